@@ -1,0 +1,57 @@
+# chatstate — `make run` to see it work, `make test` to prove it.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PYTEST  := $(BIN)/pytest
+STAMP   := $(VENV)/.installed-stamp
+
+.PHONY: help install system-deps run test test-unit test-integration test-e2e lint stack-up stack-down stack-status clean
+
+help:
+	@echo "make run    - install, bring the local stack up, apply topics + migrations, run chatstate"
+	@echo "make test   - install, bring up (or reuse) the stack, run every test against real servers"
+	@echo "make lint   - ruff + mypy"
+	@echo "make stack-up | stack-down | stack-status"
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[test,dev,bench]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@deploy/system-deps.sh
+
+run: install system-deps
+	$(BIN)/chatstate run
+
+test: install system-deps
+	$(PYTEST) tests
+
+test-unit: install
+	$(PYTEST) tests/unit
+
+test-integration: install system-deps
+	$(PYTEST) tests/integration
+
+test-e2e: install system-deps
+	$(PYTEST) tests/e2e
+
+lint: install
+	$(BIN)/ruff check processor schemas tests
+	$(BIN)/mypy
+
+stack-up: install system-deps
+	$(BIN)/chatstate dev up
+
+stack-down: install
+	$(BIN)/chatstate dev down
+
+stack-status: install
+	$(BIN)/chatstate dev status
+
+clean:
+	-$(BIN)/chatstate dev down
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

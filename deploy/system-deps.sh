@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Makes sure the machine has what the local stack runs on: Java 17 + Maven (the Kafka broker from
+# Maven Central's jars) and the PostgreSQL server binaries. Installs them with apt-get when it can
+# (root on Debian), otherwise says exactly what to install. Skipped entirely when
+# KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL name existing servers.
+set -euo pipefail
+
+if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" && -n "${DATABASE_URL:-}" ]]; then
+  echo "system-deps: using existing servers (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL); nothing to install"
+  exit 0
+fi
+
+missing=()
+[[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]] || { command -v java >/dev/null || missing+=(openjdk-17-jre-headless); command -v mvn >/dev/null || missing+=(maven); }
+if [[ -z "${DATABASE_URL:-}" ]]; then
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+fi
+((${#missing[@]})) || { echo "system-deps: java, mvn and the PostgreSQL server are present"; exit 0; }
+
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "system-deps: installing ${missing[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # The package's own cluster is not used (chatstate runs a throwaway one of its own); keep
+  # the install from creating and starting one.
+  mkdir -p /etc/postgresql-common && grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf \
+    || echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "system-deps: installed ${missing[*]}"
+else
+  echo "system-deps: missing ${missing[*]}; install them (e.g. sudo apt-get install ${missing[*]})" >&2
+  echo "            or set KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL to existing servers" >&2
+  exit 1
+fi

@@ -1,0 +1,25 @@
+"""``chatstate``: one console script, one sub-command group per job."""
+
+from __future__ import annotations
+
+import typer
+
+from processor.cli import config_cmd, db_cmd, dev_cmd, topics_cmd
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="chatstate",
+    help="Keeps long-lived Genesys Cloud chat sessions alive: Kafka in, PostgreSQL as the record.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(dev_cmd.app, name="dev")
+app.add_typer(topics_cmd.app, name="topics")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(config_cmd.app, name="config")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,107 @@
+"""The one logging set-up: structlog for our code and the stdlib loggers Faust and aiokafka use.
+
+Every line passes through ``mask_sensitive`` whatever library wrote it, so a secret in a settings
+dump, a bearer token in a header or a card number in a rejected record never reaches a log sink.
+JSON when the output is not a terminal (production), readable key=value on a terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any, Literal
+
+import structlog
+
+from processor.core.pii import redact_text
+
+__all__ = ["configure_logging", "get_logger", "mask_sensitive"]
+
+_SECRET_KEYS = re.compile(r"pass(word)?|secret|token|authori[sz]ation|api[_-]?key|cookie", re.I)
+_URL_PASSWORD = re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+(?P<post>@)", re.I)
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+# key=value / "key": "value" pairs inside free text, e.g. a library formatting a config dict.
+_INLINE_SECRET = re.compile(
+    r"(?i)([\w-]*(?:pass(?:word)?|secret|token|api[_-]?key)[\w-]*['\"]?\s*[=:]\s*['\"]?)"
+    r"([^\s'\",}]+)"
+)
+MASK = "**********"
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        value = _URL_PASSWORD.sub(r"\g<pre>****\g<post>", value)
+        value = _BEARER.sub(r"\1 " + MASK, value)
+        value = _INLINE_SECRET.sub(r"\g<1>" + MASK, value)
+        return redact_text(value)[0]
+    if isinstance(value, dict):
+        return {k: MASK if _SECRET_KEYS.search(str(k)) else _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(v) for v in value]
+    return value
+
+
+def mask_sensitive(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: mask secret-named keys, passwords in URLs, bearer tokens and PII."""
+    for key, value in list(event_dict.items()):
+        if _SECRET_KEYS.search(key) and key != "event":
+            event_dict[key] = MASK
+        else:
+            event_dict[key] = _mask_value(value)
+    return event_dict
+
+
+def configure_logging(
+    level: str = "INFO", fmt: Literal["auto", "json", "console"] = "auto"
+) -> None:
+    """Idempotent: safe to call from every entry point (CLI, worker, API, tests)."""
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            mask_sensitive,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_chatstate", False):
+            root.removeHandler(old)
+    handler._chatstate = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("aiokafka", "kafka", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.stdlib.get_logger(name)

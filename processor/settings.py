@@ -1,0 +1,128 @@
+"""The one settings object: every knob chatstate has, read from the environment.
+
+Server addresses use the conventional unprefixed names (``KAFKA_BOOTSTRAP_SERVERS``,
+``DATABASE_URL``) so that the same variables that point the tests at existing servers point the
+service at them; everything else is ``CHATSTATE_*``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_state_dir", "project_root"]
+
+
+def project_root() -> Path:
+    """Where ``topics.yaml`` and ``deploy/`` live (the checkout, for an editable install)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def default_state_dir() -> Path:
+    # The local stack's PostgreSQL runs as an unprivileged user; /root is not traversable by it,
+    # so the throwaway state lives under /tmp, one directory per invoking user.
+    import os
+
+    return Path(f"/tmp/chatstate-dev-{os.getuid()}")  # noqa: S108 - throwaway dev stack by design
+
+
+class Settings(BaseSettings):
+    """Effective configuration. ``chatstate config show`` prints it with secrets masked."""
+
+    model_config = SettingsConfigDict(env_prefix="CHATSTATE_", extra="ignore")
+
+    # --- servers -----------------------------------------------------------------------------
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CHATSTATE_KAFKA_BOOTSTRAP_SERVERS"),
+        description="host:port[,host:port]; unset means: the local dev stack, if it is up.",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "CHATSTATE_DATABASE_URL"),
+        description="postgresql://user:password@host:port/db; unset means: the local dev stack.",
+    )
+
+    # --- topics ------------------------------------------------------------------------------
+    topics_file: Path = Field(default_factory=lambda: project_root() / "topics.yaml")
+    topic_prefix: str = Field(
+        default="", description="Prepended to every topic name (isolates test runs and tenants)."
+    )
+
+    # --- local stack -------------------------------------------------------------------------
+    state_dir: Path = Field(default_factory=default_state_dir)
+    cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "chatstate")
+    kafka_version: str = "4.0.1"
+    kafka_heap: str = "768m"
+
+    # --- the session lifecycle ---------------------------------------------------------------
+    session_ttl: timedelta = Field(
+        default=timedelta(hours=72),
+        description="No interaction for this long: the session expires (a new conversation).",
+    )
+    retention: timedelta = Field(
+        default=timedelta(days=90),
+        description="Genesys conversation retention: older conversation ids are not routable.",
+    )
+    orphan_grace: timedelta = Field(
+        default=timedelta(minutes=10),
+        description="A live conversation without a persisted snapshot for this long is orphaned.",
+    )
+    require_issued_sessions: bool = Field(
+        default=False,
+        description="Ids chatstate did not issue raise unknown_session instead of starting one.",
+    )
+
+    # --- the worker ----------------------------------------------------------------------------
+    app_id: str = "chatstate"
+    batch_max: int = 500
+    batch_within_s: float = 0.1
+    scan_interval_s: float = 30.0
+    web_port: int = 6066
+
+    # --- the HTTP API --------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    token_signing_key: SecretStr = Field(
+        default=SecretStr("dev-only-signing-key-change-me"),
+        description="HMAC key for the API's bearer tokens; set a long random value in production.",
+    )
+    token_ttl_s: int = 3600
+    oauth_clients: dict[str, str] = Field(
+        default_factory=dict,
+        description="client_id -> sha256 hex of its secret (JSON object).",
+    )
+
+    # --- logging -------------------------------------------------------------------------------
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets and passwords in URLs masked."""
+        out: dict[str, Any] = {}
+        for name, value in self:
+            if isinstance(value, SecretStr):
+                shown: Any = mask_url(value.get_secret_value()) if "url" in name else "**********"
+            elif isinstance(value, Path | timedelta):
+                shown = str(value)
+            elif name == "oauth_clients":
+                shown = dict.fromkeys(value, "**********")
+            else:
+                shown = value
+            out[name] = shown
+        return out
+
+
+def mask_url(url: str) -> str:
+    """``scheme://user:secret@host`` -> ``scheme://user:****@host``; other strings unchanged."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,1 @@
+"""The contracts chatstate shares with Genesys, the web back end and reporting consumers."""
