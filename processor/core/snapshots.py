@@ -1,0 +1,70 @@
+"""Guarding a data-action snapshot before anything stores, logs or emits it.
+
+Shared by the HTTP API (which guards before producing to Kafka) and stage 1 (which guards
+whatever reached ``chat.snapshots`` by other paths), so both apply one policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from processor.core.pii import Finding, Policy, scan
+from schemas.commands import PiiFindingRef
+from schemas.snapshot import SnapshotIn
+
+__all__ = ["DEFAULT_POLICY", "GuardedSnapshot", "content_id", "guard_snapshot"]
+
+# Free text is redacted; a card number where a payment *token* belongs means the integration is
+# wrong, so the whole snapshot is refused and the flow's error branch fires.
+DEFAULT_POLICY: Mapping[str, Policy] = {
+    "$.stateSnapshot.lastAgentMessage": Policy.REDACT,
+    "$.customProperties.paymentToken": Policy.REJECT,
+    "$.customProperties.cardToken": Policy.REJECT,
+}
+
+
+@dataclass(frozen=True)
+class GuardedSnapshot:
+    snapshot: SnapshotIn  # redacted
+    content_id: str
+    findings: list[PiiFindingRef] = field(default_factory=list)
+    rejected: list[PiiFindingRef] = field(default_factory=list)
+
+
+def content_id(snapshot: SnapshotIn) -> str:
+    """Same session, time and content -> same id: a retried data action is recognised."""
+    canonical = json.dumps(snapshot.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _ref(f: Finding) -> PiiFindingRef:
+    return PiiFindingRef(path=f.path, kind=f.kind.value)
+
+
+def guard_snapshot(
+    snapshot: SnapshotIn, policy: Mapping[str, Policy] = DEFAULT_POLICY
+) -> GuardedSnapshot:
+    result = scan(
+        {
+            "stateSnapshot": snapshot.state_snapshot.model_dump(mode="json", by_alias=True),
+            "customProperties": snapshot.custom_properties,
+        },
+        policy,
+    )
+    redacted = snapshot.model_copy(
+        update={
+            "state_snapshot": type(snapshot.state_snapshot).model_validate(
+                result.value["stateSnapshot"]
+            ),
+            "custom_properties": result.value["customProperties"],
+        }
+    )
+    return GuardedSnapshot(
+        snapshot=redacted,
+        content_id=content_id(redacted),
+        findings=[_ref(f) for f in result.findings],
+        rejected=[_ref(f) for f in result.rejected],
+    )

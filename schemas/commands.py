@@ -1,0 +1,97 @@
+"""Commands: what may change a session. All of them travel on the per-session topic, so the API,
+the timers and Genesys events never race on one row.
+
+- ``chat.session-commands`` carries :class:`SessionCommand` from the API and the timers;
+- ``chatstate.session-updates`` (internal) carries :class:`SessionUpdate`: every change of every
+  session, normalised by stage 1, in the order stage 2 must apply them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from schemas.base import Emitted, WireModel
+from schemas.observation import ConversationObservation
+from schemas.snapshot import SnapshotIn
+
+__all__ = [
+    "ApplySnapshot",
+    "ArchiveSession",
+    "CloseSession",
+    "Command",
+    "ExpireSession",
+    "ObserveConversation",
+    "PiiFindingRef",
+    "SessionCommand",
+    "SessionUpdate",
+]
+
+
+class PiiFindingRef(WireModel):
+    """Where PII was found and of what kind; never the value."""
+
+    path: str
+    kind: str
+
+
+class ObserveConversation(WireModel):
+    """Genesys told us something about one of the session's conversations."""
+
+    type: Literal["observe_conversation"] = "observe_conversation"
+    observation: ConversationObservation
+
+
+class ApplySnapshot(WireModel):
+    """A data action posted a state snapshot (already PII-redacted by stage 1 or the API)."""
+
+    type: Literal["apply_snapshot"] = "apply_snapshot"
+    snapshot: SnapshotIn
+    content_id: str  # sha256 of the canonical snapshot: a retried post is a no-op
+    pii_findings: list[PiiFindingRef] = Field(default_factory=list)
+
+
+class CloseSession(WireModel):
+    type: Literal["close_session"] = "close_session"
+    reason: str = "requested"
+    requested_by: str = "api"
+
+
+class ExpireSession(WireModel):
+    """From the expiry scan; the lifecycle re-checks, so a late timer cannot expire a session
+    that saw an interaction after the scan looked."""
+
+    type: Literal["expire_session"] = "expire_session"
+    due_at: datetime
+
+
+class ArchiveSession(WireModel):
+    type: Literal["archive_session"] = "archive_session"
+    due_at: datetime
+
+
+Command = Annotated[
+    ObserveConversation | ApplySnapshot | CloseSession | ExpireSession | ArchiveSession,
+    Field(discriminator="type"),
+]
+
+
+class SessionCommand(Emitted):
+    """A command as the API or a timer writes it to ``chat.session-commands``."""
+
+    persistent_session_id: uuid.UUID
+    issued_at: datetime
+    command: Command
+
+
+class SessionUpdate(Emitted):
+    """One change for stage 2. ``received_at`` is the time the lifecycle uses as *now*, so a
+    replay of the same updates computes exactly the same sessions."""
+
+    persistent_session_id: uuid.UUID
+    source_id: str  # topic:partition:offset of the input record this came from
+    received_at: datetime
+    command: Command

@@ -1,0 +1,61 @@
+"""A persistent session as chatstate keeps it, and as it is published on ``chat.sessions``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from schemas.base import Emitted, WireModel
+from schemas.observation import ConversationState
+
+__all__ = ["ConversationRecord", "SessionState", "SessionStatus"]
+
+
+class SessionStatus(StrEnum):
+    ACTIVE = "active"  # a Genesys conversation of the session is live
+    IDLE = "idle"  # no live conversation; resumable
+    EXPIRED = "expired"  # no interaction for the TTL: a return starts a new, tagged conversation
+    ARCHIVED = "archived"  # older than retention: old conversation ids are not routable
+    CLOSED = "closed"  # explicitly ended
+
+    @property
+    def resumable(self) -> bool:
+        return self in (SessionStatus.ACTIVE, SessionStatus.IDLE)
+
+
+class ConversationRecord(WireModel):
+    conversation_id: uuid.UUID
+    state: ConversationState
+    media_type: str | None = None
+    queue_id: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    disconnect_type: str | None = None
+    resumed_from_conversation_id: uuid.UUID | None = None
+    concurrent_with: uuid.UUID | None = None
+    first_seen_at: datetime
+    updated_at: datetime
+
+
+class SessionState(Emitted):
+    persistent_session_id: uuid.UUID
+    status: SessionStatus
+    version: int = 0
+    customer_id_hashed: str | None = None
+    previous_session_id: uuid.UUID | None = None
+    current_conversation_id: uuid.UUID | None = None
+    resumed_from_conversation_id: uuid.UUID | None = None
+    conversations: list[ConversationRecord] = Field(default_factory=list)
+    latest_snapshot: dict[str, Any] | None = None
+    latest_snapshot_at: datetime | None = None
+    last_interaction_at: datetime | None = None
+    expires_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    def conversation(self, conversation_id: uuid.UUID) -> ConversationRecord | None:
+        return next((c for c in self.conversations if c.conversation_id == conversation_id), None)

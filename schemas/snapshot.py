@@ -1,0 +1,95 @@
+"""The body an Architect data action posts (seed section 2): a state snapshot of one session.
+
+Strict where it matters (ids are UUIDs, ``customerIdHashed`` is a SHA-256 hex digest, sizes are
+bounded) and lenient where Genesys is: Velocity templates send numbers as strings and empty
+strings for values a flow did not set.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from schemas.base import WireModel
+
+__all__ = ["MAX_SNAPSHOT_BYTES", "SHA256_HEX", "SnapshotIn", "StateSnapshot"]
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+MAX_SNAPSHOT_BYTES = 64 * 1024  # a snapshot is context, not a transcript
+_MAX_TEXT = 8000
+
+
+def _blank_to_none(v: Any) -> Any:
+    return None if isinstance(v, str) and v.strip() == "" else v
+
+
+class StateSnapshot(WireModel):
+    """``intent``, ``stepsCompleted``, ``lastAgentMessage`` and any further keys the flow adds."""
+
+    model_config = WireModel.model_config | {"extra": "allow"}
+
+    intent: str | None = Field(default=None, max_length=256)
+    steps_completed: int | None = Field(default=None, ge=0, le=10_000)
+    last_agent_message: str | None = Field(default=None, max_length=_MAX_TEXT)
+
+    @field_validator("intent", "steps_completed", "last_agent_message", mode="before")
+    @classmethod
+    def _lenient(cls, v: Any) -> Any:
+        return _blank_to_none(v)
+
+
+class SnapshotIn(WireModel):
+    persistent_session_id: uuid.UUID
+    conversation_id: uuid.UUID | None = None
+    timestamp: datetime
+    state_snapshot: StateSnapshot
+    custom_properties: dict[str, Any] | None = None
+
+    @field_validator("conversation_id", mode="before")
+    @classmethod
+    def _blank_conversation(cls, v: Any) -> Any:
+        return _blank_to_none(v)
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _epoch_or_iso(cls, v: Any) -> Any:
+        """ISO-8601 as Genesys writes it, or epoch milliseconds (as a number or a string)."""
+        if isinstance(v, str) and v.strip().isdigit():
+            v = int(v.strip())
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return datetime.fromtimestamp(v / 1000, tz=UTC)
+        return v
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware_utc(cls, v: datetime) -> datetime:
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+    @field_validator("custom_properties")
+    @classmethod
+    def _customer_hash(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v and (h := v.get("customerIdHashed")) not in (None, ""):
+            if not isinstance(h, str) or not SHA256_HEX.match(h):
+                raise ValueError(
+                    "customProperties.customerIdHashed must be a lower-case SHA-256 hex digest "
+                    "(64 characters 0-9a-f); hash the customer id before sending it"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _bounded(self) -> SnapshotIn:
+        size = len(self.state_snapshot.model_dump_json()) + len(
+            str(self.custom_properties or "")
+        )
+        if size > MAX_SNAPSHOT_BYTES:
+            raise ValueError(f"snapshot too large: {size} bytes, limit {MAX_SNAPSHOT_BYTES}")
+        return self
+
+    @property
+    def customer_id_hashed(self) -> str | None:
+        h = (self.custom_properties or {}).get("customerIdHashed")
+        return h if isinstance(h, str) and h else None
