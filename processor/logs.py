@@ -37,7 +37,9 @@ def _mask_value(value: Any) -> Any:
         value = _INLINE_SECRET.sub(r"\g<1>" + MASK, value)
         return redact_text(value)[0]
     if isinstance(value, dict):
-        return {k: MASK if _SECRET_KEYS.search(str(k)) else _mask_value(v) for k, v in value.items()}
+        return {
+            k: MASK if _SECRET_KEYS.search(str(k)) else _mask_value(v) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_mask_value(v) for v in value]
     return value

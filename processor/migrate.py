@@ -94,7 +94,9 @@ async def migrate(url: str) -> list[Migration]:
                     await conn.execute(m.sql)
                     await conn.execute(
                         "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1,$2,$3)",
-                        m.version, m.name, m.checksum,
+                        m.version,
+                        m.name,
+                        m.checksum,
                     )
                 done.append(m)
             return done

@@ -38,7 +38,9 @@ class Settings(BaseSettings):
     # --- servers -----------------------------------------------------------------------------
     kafka_bootstrap_servers: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CHATSTATE_KAFKA_BOOTSTRAP_SERVERS"),
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "CHATSTATE_KAFKA_BOOTSTRAP_SERVERS"
+        ),
         description="host:port[,host:port]; unset means: the local dev stack, if it is up.",
     )
     database_url: SecretStr | None = Field(
@@ -96,6 +98,15 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="client_id -> sha256 hex of its secret (JSON object).",
     )
+    api_max_body_bytes: int = Field(
+        default=64 * 1024, description="Larger request bodies are refused with 413."
+    )
+    api_produce_timeout_s: float = Field(
+        default=3.0,
+        description="How long a request waits for Kafka's ack before answering 503; stays well "
+        "inside the 5 s a Genesys data action is given.",
+    )
+    api_db_pool_max: int = Field(default=10, description="PostgreSQL connections per API process.")
 
     # --- logging -------------------------------------------------------------------------------
     log_level: str = "INFO"

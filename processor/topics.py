@@ -91,8 +91,11 @@ def plan(catalog: Catalog, existing: Mapping[str, ExistingTopic], brokers: int) 
                 p.notes.append(note)
         have = existing.get(spec.name)
         if have is None:
-            p.create.append(spec.model_copy(update={"replication_factor": rf,
-                                                    "config": _capped(spec.config, rf)}))
+            p.create.append(
+                spec.model_copy(
+                    update={"replication_factor": rf, "config": _capped(spec.config, rf)}
+                )
+            )
             continue
         diffs = []
         if have.partitions != spec.partitions:
@@ -146,14 +149,18 @@ async def apply(catalog: Catalog, bootstrap: str, *, dry_run: bool = False) -> P
         result = plan(catalog, existing, brokers)
         if result.create and not dry_run:
             response = await admin.create_topics(
-                [NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.config)
-                 for s in result.create]
+                [
+                    NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.config)
+                    for s in result.create
+                ]
             )
             failed = []
             for topic, code, message, *_ in response.topic_errors:
                 if code == _TOPIC_ALREADY_EXISTS:
                     # Created by someone else between our look and our create: re-run to check it.
-                    result.notes.append(f"{topic} appeared concurrently; run apply again to check it")
+                    result.notes.append(
+                        f"{topic} appeared concurrently; run apply again to check it"
+                    )
                 elif code:
                     failed.append(f"{topic}: error {code} {message or ''}".strip())
             if failed:

@@ -52,6 +52,7 @@ class SessionState(Emitted):
     conversations: list[ConversationRecord] = Field(default_factory=list)
     latest_snapshot: dict[str, Any] | None = None
     latest_snapshot_at: datetime | None = None
+    latest_snapshot_content_id: str | None = None  # a retried data action is recognised by it
     last_interaction_at: datetime | None = None
     expires_at: datetime | None = None
     created_at: datetime

@@ -72,12 +72,12 @@ class SnapshotIn(WireModel):
     @field_validator("custom_properties")
     @classmethod
     def _customer_hash(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v and (h := v.get("customerIdHashed")) not in (None, ""):
-            if not isinstance(h, str) or not SHA256_HEX.match(h):
-                raise ValueError(
-                    "customProperties.customerIdHashed must be a lower-case SHA-256 hex digest "
-                    "(64 characters 0-9a-f); hash the customer id before sending it"
-                )
+        h = (v or {}).get("customerIdHashed")
+        if h not in (None, "") and (not isinstance(h, str) or not SHA256_HEX.match(h)):
+            raise ValueError(
+                "customProperties.customerIdHashed must be a lower-case SHA-256 hex digest "
+                "(64 characters 0-9a-f); hash the customer id before sending it"
+            )
         return v
 
     @model_validator(mode="after")

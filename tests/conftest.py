@@ -15,7 +15,8 @@ import pytest
 from processor.devstack.resolve import Endpoints, provision
 from processor.migrate import migrate
 from processor.settings import Settings
-from processor.topics import Catalog, apply as apply_topics
+from processor.topics import Catalog
+from processor.topics import apply as apply_topics
 
 TEMPLATE_DB = "chatstate_test_template"
 

@@ -15,8 +15,10 @@ app = typer.Typer(help="The local stack: a real Kafka (KRaft) and PostgreSQL, no
 def up() -> None:
     """Start Kafka and PostgreSQL (idempotent) and wait until both answer."""
     status, took = LocalStack(load_settings()).up()
-    typer.echo(f"stack up in {took:.1f}s: kafka {status.kafka_bootstrap} (pid {status.kafka_pid}),"
-               f" postgres pid {status.postgres_pid}")
+    typer.echo(
+        f"stack up in {took:.1f}s: kafka {status.kafka_bootstrap} (pid {status.kafka_pid}),"
+        f" postgres pid {status.postgres_pid}"
+    )
 
 
 @app.command()
@@ -52,8 +54,10 @@ def env() -> None:
 
 @app.command()
 @friendly_errors
-def restart(which: str = typer.Argument(..., help="kafka or postgres"),
-            hard: bool = typer.Option(False, help="SIGKILL instead of a clean stop (kafka)")) -> None:
+def restart(
+    which: str = typer.Argument(..., help="kafka or postgres"),
+    hard: bool = typer.Option(False, help="SIGKILL instead of a clean stop (kafka)"),
+) -> None:
     """Restart one server of the stack (fault drills)."""
     if which not in ("kafka", "postgres"):
         raise typer.BadParameter("kafka or postgres")

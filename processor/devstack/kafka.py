@@ -47,17 +47,24 @@ class KafkaNode:
         (work / "pom.xml").write_text(pom.replace("KAFKA_VERSION", self.settings.kafka_version))
         result = subprocess.run(
             [
-                "mvn", "-q", "-B", "-f", str(work / "pom.xml"),
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(work / "pom.xml"),
                 "dependency:copy-dependencies",
-                f"-DoutputDirectory={self.libs}", "-DincludeScope=runtime",
+                f"-DoutputDirectory={self.libs}",
+                "-DincludeScope=runtime",
             ],
             capture_output=True,
             text=True,
             check=False,
         )
         if result.returncode != 0:
-            raise StackError(f"mvn could not fetch Kafka {self.settings.kafka_version}:\n"
-                             f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+            raise StackError(
+                f"mvn could not fetch Kafka {self.settings.kafka_version}:\n"
+                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
         marker.touch()
         return self.libs
 
@@ -79,15 +86,31 @@ class KafkaNode:
             st.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         st.version = self.settings.kafka_version
         self._write_props(st)
-        java = ["java", f"-Xmx{self.settings.kafka_heap}", f"-Xms{self.settings.kafka_heap}",
-                "-XX:+UseG1GC", "-Djava.awt.headless=true",
-                f"-Dlog4j2.configurationFile={project_root() / 'deploy' / 'kafka' / 'log4j2.yaml'}",
-                "-cp", f"{libs}/*"]
+        java = [
+            "java",
+            f"-Xmx{self.settings.kafka_heap}",
+            f"-Xms{self.settings.kafka_heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={project_root() / 'deploy' / 'kafka' / 'log4j2.yaml'}",
+            "-cp",
+            f"{libs}/*",
+        ]
         if not (self.data / "meta.properties").exists():
             fmt = subprocess.run(
-                [*java, "kafka.tools.StorageTool", "format", "--ignore-formatted",
-                 "-t", st.cluster_id, "-c", str(self.props)],
-                capture_output=True, text=True, check=False,
+                [
+                    *java,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--ignore-formatted",
+                    "-t",
+                    st.cluster_id,
+                    "-c",
+                    str(self.props),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if fmt.returncode != 0:
                 raise StackError(f"formatting Kafka storage failed:\n{fmt.stdout}{fmt.stderr}")
@@ -162,7 +185,7 @@ async def _answers(bootstrap: str) -> bool:
         await admin.start()
         await admin.list_topics()
         return True
-    except Exception:  # noqa: BLE001 - any failure here just means "not ready yet"
+    except Exception:
         return False
     finally:
         await admin.close()

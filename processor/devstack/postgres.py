@@ -91,10 +91,23 @@ class PostgresNode:
             self._chown(pwfile, user)
             try:
                 result = subprocess.run(
-                    [str(bindir / "initdb"), "-D", str(self.data), "-U", st.user,
-                     f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8",
-                     "--no-locale", "--no-instructions"],
-                    capture_output=True, text=True, check=False, user=user,
+                    [
+                        str(bindir / "initdb"),
+                        "-D",
+                        str(self.data),
+                        "-U",
+                        st.user,
+                        f"--pwfile={pwfile}",
+                        "--auth=scram-sha-256",
+                        "-E",
+                        "UTF8",
+                        "--no-locale",
+                        "--no-instructions",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    user=user,
                 )
             finally:
                 pwfile.unlink(missing_ok=True)
@@ -105,9 +118,21 @@ class PostgresNode:
         self.log.touch()
         self._chown(self.log, user)
         proc = spawn(
-            [str(bindir / "postgres"), "-D", str(self.data), "-p", str(st.port),
-             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.sock}",
-             "-c", "max_connections=200", "-c", "shared_buffers=256MB"],
+            [
+                str(bindir / "postgres"),
+                "-D",
+                str(self.data),
+                "-p",
+                str(st.port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={self.sock}",
+                "-c",
+                "max_connections=200",
+                "-c",
+                "shared_buffers=256MB",
+            ],
             self.log,
             user=user,
         )
@@ -125,9 +150,7 @@ class PostgresNode:
         db = database or st.database
         return f"postgresql://{st.user}:{st.password}@127.0.0.1:{st.port}/{db}"
 
-    def _wait_ready(
-        self, st: PostgresState, proc: subprocess.Popen[bytes], timeout: float
-    ) -> None:
+    def _wait_ready(self, st: PostgresState, proc: subprocess.Popen[bytes], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -142,11 +165,12 @@ class PostgresNode:
 
         try:
             conn = await asyncpg.connect(self.url(st, "postgres"), timeout=3)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             return False
         try:
-            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1",
-                                         st.database)
+            exists = await conn.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = $1", st.database
+            )
             if not exists:
                 await conn.execute(f'CREATE DATABASE "{st.database}"')
             return True

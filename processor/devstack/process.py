@@ -6,6 +6,7 @@ command line still contains the marker we started it with (its data directory).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -89,10 +90,8 @@ def stop(pid: int, marker: str, sig: int = signal.SIGTERM, timeout: float = 45.0
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def tail(path: Path, lines: int = 30) -> str:

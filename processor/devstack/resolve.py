@@ -52,12 +52,14 @@ def docker_available() -> bool:
         client = docker.from_env(timeout=3)
         client.ping()
         return True
-    except Exception:  # noqa: BLE001 - no engine, no socket, no package: all mean "no Docker"
+    except Exception:
         return False
 
 
 @contextlib.contextmanager
-def provision(settings: Settings, *, kafka_image: str = "apache/kafka:4.0.1") -> Iterator[Endpoints]:
+def provision(
+    settings: Settings, *, kafka_image: str = "apache/kafka:4.0.1"
+) -> Iterator[Endpoints]:
     """Endpoints for a test session, starting servers when none are named (see module doc)."""
     kafka = settings.kafka_bootstrap_servers
     db = settings.database_url.get_secret_value() if settings.database_url else None
@@ -78,6 +80,4 @@ def provision(settings: Settings, *, kafka_image: str = "apache/kafka:4.0.1") ->
             yield Endpoints(kafka, db, "docker")
         return
     status, _ = LocalStack(settings).up()
-    yield Endpoints(
-        kafka or status.kafka_bootstrap or "", db or status.database_url or "", "local"
-    )
+    yield Endpoints(kafka or status.kafka_bootstrap or "", db or status.database_url or "", "local")

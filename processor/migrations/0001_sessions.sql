@@ -13,6 +13,7 @@ CREATE TABLE sessions (
     resumed_from_conversation_id uuid,      -- audit tag: the old conversation it resumed from
     latest_snapshot              jsonb,     -- PII already redacted
     latest_snapshot_at           timestamptz,
+    latest_snapshot_content_id   text,
     last_interaction_at          timestamptz,
     expires_at                   timestamptz,
     created_at                   timestamptz NOT NULL,
@@ -60,9 +61,30 @@ CREATE TABLE snapshots (
     source_id             text NOT NULL UNIQUE,   -- the source record: a replay is a no-op
     state                 jsonb NOT NULL,
     custom_properties     jsonb,
-    pii_findings          jsonb NOT NULL DEFAULT '[]'  -- paths and kinds, never values
+    pii_findings          jsonb NOT NULL DEFAULT '[]',  -- paths and kinds, never values
+    committed_at          timestamptz NOT NULL DEFAULT clock_timestamp()  -- for latency figures
 );
 CREATE INDEX snapshots_by_session ON snapshots (persistent_session_id, snapshot_at DESC);
+
+-- Genesys events whose conversation has no known session yet. Stage 1 parks them here; they
+-- are forwarded when the mapping becomes known, and alert as unmapped after the grace period.
+CREATE TABLE unmapped_conversations (
+    conversation_id uuid PRIMARY KEY,
+    first_seen_at   timestamptz NOT NULL,
+    last_seen_at    timestamptz NOT NULL,
+    observations    jsonb NOT NULL,     -- normalised observations, oldest first (bounded)
+    dropped         integer NOT NULL DEFAULT 0
+);
+
+-- Records to publish after the transaction that produced them committed (transactional
+-- outbox): a crash between commit and produce re-sends them instead of losing them.
+CREATE TABLE outbox (
+    outbox_id  bigserial PRIMARY KEY,
+    topic      text NOT NULL,
+    key        bytea,
+    value      bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
 
 -- Kafka positions committed in the same transaction as the rows they produced.
 CREATE TABLE consumer_positions (

@@ -1,4 +1,5 @@
-"""faust-streaming 0.15.3 + aiokafka 0.14 + Kafka 4: a Faust agent consumes what aiokafka produced."""
+"""faust-streaming 0.15.3 + aiokafka 0.14 + Kafka 4: a Faust agent consumes what aiokafka
+produced."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from processor.devstack.resolve import Endpoints
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-async def test_a_faust_agent_consumes_what_aiokafka_produced(stack: Endpoints, tmp_path: Path) -> None:
+async def test_a_faust_agent_consumes_what_aiokafka_produced(
+    stack: Endpoints, tmp_path: Path
+) -> None:
     run = uuid.uuid4().hex[:8]
     src, dst = f"smoke-in-{run}", f"smoke-out-{run}"
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
@@ -34,16 +37,38 @@ async def test_a_faust_agent_consumes_what_aiokafka_produced(stack: Endpoints, t
         await producer.send_and_wait(src, value, key=str(i).encode())
     await producer.stop()
 
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
-           "ECHO_APP_ID": f"smoke-{run}", "ECHO_IN": src, "ECHO_OUT": dst}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
+        "ECHO_APP_ID": f"smoke-{run}",
+        "ECHO_IN": src,
+        "ECHO_OUT": dst,
+    }
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "faust", "-A", "tests.integration.foundation.faust_echo",
-         "--datadir", str(tmp_path / "faust"), "worker", "-l", "info"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[3],
+        [
+            sys.executable,
+            "-m",
+            "faust",
+            "-A",
+            "tests.integration.foundation.faust_echo",
+            "--datadir",
+            str(tmp_path / "faust"),
+            "worker",
+            "-l",
+            "info",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parents[3],
     )
-    consumer = AIOKafkaConsumer(dst, bootstrap_servers=stack.kafka_bootstrap,
-                                auto_offset_reset="earliest", group_id=f"check-{run}")
+    consumer = AIOKafkaConsumer(
+        dst,
+        bootstrap_servers=stack.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=f"check-{run}",
+    )
     await consumer.start()
     got: list[bytes] = []
     try:

@@ -31,7 +31,8 @@ def test_a_second_stack_comes_up_and_down_twice_leaving_no_process(tmp_path: Pat
             assert (again.kafka_pid, again.postgres_pid) == pids, "up() is idempotent"
             assert sorted(stack.down()) == ["kafka", "postgres"]
             after = stack.status()
-            assert not after.kafka_running and not after.postgres_running
+            assert not after.kafka_running
+            assert not after.postgres_running
             assert not is_ours(pids[0], str(stack.kafka.props))
             assert not is_ours(pids[1], str(stack.postgres.data))
     finally:

@@ -20,9 +20,11 @@ pytestmark = pytest.mark.integration
 async def test_topics_apply_creates_then_is_idempotent(stack: Endpoints) -> None:
     catalog = Catalog.load(Settings().topics_file, f"t{uuid.uuid4().hex[:8]}.")
     first = await apply(catalog, stack.kafka_bootstrap)
-    assert len(first.create) == len(catalog.topics) and first.clean
+    assert len(first.create) == len(catalog.topics)
+    assert first.clean
     second = await apply(catalog, stack.kafka_bootstrap)
-    assert second.create == [] and second.clean
+    assert second.create == []
+    assert second.clean
     assert sorted(second.in_sync) == sorted(s.name for s in catalog.topics.values())
 
 
@@ -57,8 +59,10 @@ async def test_migrations_apply_once_and_then_change_nothing(fresh_db: str) -> N
     conn = await asyncpg.connect(fresh_db)
     try:
         versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")]
-        tables = {r["tablename"] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
     finally:
         await conn.close()
     assert versions == [m.version for m in available()]

@@ -26,17 +26,22 @@ def test_replication_is_capped_at_the_broker_count_and_says_so() -> None:
 
 def test_matching_topics_are_in_sync_and_not_recreated() -> None:
     c = catalog()
-    existing = {s.name: ExistingTopic(s.partitions, {**s.config, "min.insync.replicas": "1"})
-                for s in c.topics.values()}
+    existing = {
+        s.name: ExistingTopic(s.partitions, {**s.config, "min.insync.replicas": "1"})
+        for s in c.topics.values()
+    }
     p = plan(c, existing, brokers=1)
-    assert p.create == [] and p.clean
+    assert p.create == []
+    assert p.clean
     assert len(p.in_sync) == len(c.topics)
 
 
 def test_wrong_partition_count_and_config_are_reported_as_drift() -> None:
     c = catalog()
-    existing = {s.name: ExistingTopic(s.partitions, {**s.config, "min.insync.replicas": "1"})
-                for s in c.topics.values()}
+    existing = {
+        s.name: ExistingTopic(s.partitions, {**s.config, "min.insync.replicas": "1"})
+        for s in c.topics.values()
+    }
     existing["chat.sessions"] = ExistingTopic(2, {"cleanup.policy": "delete"})
     p = plan(c, existing, brokers=1)
     assert not p.clean
