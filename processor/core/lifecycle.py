@@ -43,7 +43,7 @@ from schemas.session import ConversationRecord, SessionState, SessionStatus
 
 __all__ = ["Decision", "LifecyclePolicy", "SnapshotRow", "alert", "decide"]
 
-_IDS = uuid.UUID("6f1f3c1e-2d0b-4a55-9a43-6c68617473746174")  # namespace for derived ids
+_IDS = uuid.UUID("6f1f3c1e-2d0b-4a55-9a43-63686174a7a7")  # namespace for derived ids
 
 
 @dataclass(frozen=True)
