@@ -13,7 +13,7 @@ from pydantic import Field
 
 from schemas.base import Emitted
 
-__all__ = ["Alert", "AlertType", "Severity", "RUNBOOK"]
+__all__ = ["RUNBOOK", "Alert", "AlertType", "Severity"]
 
 RUNBOOK = "docs/runbook.md#{anchor}"
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from schemas.base import WireModel
 
-__all__ = ["DeadLetterInfo", "HEADER_PREFIX"]
+__all__ = ["HEADER_PREFIX", "DeadLetterInfo"]
 
 HEADER_PREFIX = "chatstate-"
 
