@@ -1,0 +1,102 @@
+"""The app factory: the one place the API is wired.
+
+``create_app`` takes its dependencies as arguments and does no I/O; the PostgreSQL pool and the
+Kafka producer open in the ASGI lifespan and close with it. Tests and benchmarks pass their own
+settings (their own database, topic prefix, or an unreachable Kafka) and get an isolated app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import asyncpg
+from fastapi import FastAPI
+
+from processor import __version__
+from processor.api import auth, handlers, ingest, ops, sessions
+from processor.api.deps import ApiState
+from processor.api.metrics import Metrics
+from processor.api.middleware import AccessLog, BodyLimit
+from processor.api.publish import Publisher
+from processor.api.store import PgSessionStore
+from processor.api.tokens import TokenSigner
+from processor.db import create_pool
+from processor.logs import get_logger
+from processor.settings import Settings
+from processor.topics import Catalog
+
+__all__ = ["create_app"]
+
+log = get_logger("chatstate.api")
+
+PoolFactory = Callable[[str], Awaitable[asyncpg.Pool]]
+
+DESCRIPTION = """chatstate's HTTP API for the web back end and Genesys Architect data actions.
+
+* Issue a persistent session and read its resumption context (web back end).
+* Post state snapshots (data actions; OAuth 2 client credentials, `POST /oauth/token`).
+  A 202 is only given once Kafka acknowledged the write; 503 + `Retry-After` otherwise.
+
+Errors share one shape: `{"error": code, "message": text, "detail": [{"loc", "msg", "type"}]}`;
+they never repeat the offending value.
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    kafka_bootstrap: str,
+    database_url: str,
+    pool_factory: PoolFactory | None = None,
+) -> FastAPI:
+    """Build the API. No I/O here: connections open when the ASGI lifespan starts."""
+    catalog = Catalog.load(settings.topics_file, settings.topic_prefix)
+    state = ApiState(
+        settings=settings,
+        signer=TokenSigner(settings.token_signing_key.get_secret_value().encode(),
+                           settings.token_ttl_s),
+        metrics=Metrics(),
+        snapshots_topic=catalog.name("chat.snapshots"),
+        commands_topic=catalog.name("chat.session-commands"),
+    )
+
+    async def open_pool(url: str) -> asyncpg.Pool:
+        return await create_pool(url, min_size=1, max_size=settings.api_db_pool_max)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        pool = await (pool_factory or open_pool)(database_url)
+        publisher = Publisher(kafka_bootstrap, settings.api_produce_timeout_s)
+        state.store = PgSessionStore(pool)
+        state.publisher = publisher
+        if not await publisher.start():
+            # Serve anyway: /healthz answers, /readyz says why not, writes answer 503 and the
+            # producer is re-created on a later request once Kafka is back.
+            log.warning("api_kafka_unreachable_at_start")
+        try:
+            yield
+        finally:
+            await publisher.close()
+            await pool.close()
+
+    app = FastAPI(
+        title="chatstate API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.chatstate = state
+    handlers.install(app)
+    for module in (auth, sessions, ingest, ops):
+        app.include_router(module.router)
+    # Outermost first: the access log sees the 413s the body limit answers.
+    app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
+    app.add_middleware(AccessLog, metrics=state.metrics)
+    return app
+
+
+def openapi_document(settings: Settings | None = None) -> dict[str, object]:
+    """The OpenAPI document as served, built without connecting to anything."""
+    app = create_app(settings or Settings(), kafka_bootstrap="unused:0", database_url="unused")
+    return app.openapi()

@@ -1,0 +1,80 @@
+"""``POST /v1/chat-state/persist``: the Architect data action's snapshot (seed section 2).
+
+Validate, guard PII (the redacted snapshot is what travels on), produce to ``chat.snapshots``
+keyed by persistentSessionId, and answer 202 only after Kafka acknowledged: a 2xx is a promise
+that the snapshot will reach the database. PII findings ride along as record headers (paths and
+kinds, never values) so the processor can alert on where PII came in.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from processor.api.auth import require_token
+from processor.api.deps import ApiState, api_state
+from processor.api.models import ErrorBody, ErrorDetail, SnapshotAccepted
+from processor.api.tokens import Claims
+from processor.core.snapshots import guard_snapshot
+from processor.logs import get_logger
+from schemas.snapshot import SnapshotIn
+
+__all__ = ["HEADER_CONTENT_ID", "HEADER_PII", "router"]
+
+router = APIRouter(tags=["snapshots"])
+log = get_logger("chatstate.api")
+
+HEADER_CONTENT_ID = "chatstate-content-id"
+HEADER_PII = "chatstate-pii-findings"
+
+
+@router.post(
+    "/v1/chat-state/persist",
+    response_model=SnapshotAccepted,
+    status_code=202,
+    summary="Accept a state snapshot from a Genesys data action",
+    responses={
+        401: {"model": ErrorBody, "description": "Missing, wrong, tampered or expired token."},
+        413: {"model": ErrorBody, "description": "Body too large."},
+        422: {"model": ErrorBody, "description": "Invalid body, or PII where none may be."},
+        503: {"model": ErrorBody, "description": "Kafka did not acknowledge: retry later."},
+    },
+)
+async def persist(
+    snapshot: SnapshotIn,
+    state: Annotated[ApiState, Depends(api_state)],
+    claims: Annotated[Claims, Depends(require_token)],
+) -> SnapshotAccepted | JSONResponse:
+    guarded = guard_snapshot(snapshot)
+    for f in guarded.findings:
+        outcome = "rejected" if f in guarded.rejected else "redacted"
+        state.metrics.pii_findings.labels(f.kind, outcome).inc()
+    if guarded.rejected:
+        log.warning("snapshot_rejected_pii", client=claims.sub,
+                    persistent_session_id=str(snapshot.persistent_session_id),
+                    findings=[f.model_dump() for f in guarded.rejected])
+        body = ErrorBody(
+            error="pii_rejected",
+            message="the snapshot carries PII where only tokens are allowed; nothing was stored",
+            detail=[ErrorDetail(loc=f.path, msg=f"{f.kind} found; send a token instead",
+                                type=f.kind) for f in guarded.rejected],
+        )
+        return JSONResponse(body.model_dump(by_alias=True), status_code=422)
+    findings = [f.model_dump(by_alias=True) for f in guarded.findings]
+    headers = [(HEADER_CONTENT_ID, guarded.content_id.encode())]
+    if findings:
+        headers.append((HEADER_PII, json.dumps(findings).encode()))
+    await state.require_publisher().send(
+        state.snapshots_topic,
+        str(snapshot.persistent_session_id).encode(),
+        guarded.snapshot.to_json_bytes(),
+        headers,
+    )
+    if findings:
+        log.info("snapshot_pii_redacted", client=claims.sub,
+                 persistent_session_id=str(snapshot.persistent_session_id), findings=findings)
+    return SnapshotAccepted(content_id=guarded.content_id,
+                            pii_redacted=sorted({f.path for f in guarded.findings}))
