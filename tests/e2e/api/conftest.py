@@ -1,0 +1,90 @@
+"""The API as users meet it: ``chatstate api`` in its own process, on a free port, against this
+test's private database and topics on the real stack."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import StackSlice as StackSlice
+
+CLIENT_ID = "genesys-data-action"
+CLIENT_SECRET = "synthetic-client-secret-e2e"  # test-only credential
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class ServedApi:
+    base_url: str
+    env: StackSlice
+
+    def token(self) -> str:
+        r = httpx.post(f"{self.base_url}/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET})
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+
+def api_process_env(env: StackSlice) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": env.kafka_bootstrap,
+        "DATABASE_URL": env.database_url,
+        "CHATSTATE_TOPIC_PREFIX": env.topic_prefix,
+        "CHATSTATE_OAUTH_CLIENTS": json.dumps(
+            {CLIENT_ID: hashlib.sha256(CLIENT_SECRET.encode()).hexdigest()}),
+        "CHATSTATE_TOKEN_SIGNING_KEY": "synthetic-e2e-signing-key",
+        "CHATSTATE_LOG_LEVEL": "WARNING",
+        "CHATSTATE_LOG_FORMAT": "json",
+    }
+
+
+@pytest.fixture
+def served_api(env: StackSlice, tmp_path: Path) -> Iterator[ServedApi]:
+    port = free_port()
+    log = (tmp_path / "api.log").open("wb")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "chatstate"), "api", "--host", "127.0.0.1",
+         "--port", str(port)],
+        env=api_process_env(env), stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"chatstate api exited with {proc.returncode}; see {log.name}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("chatstate api did not become ready within 30 s")
+            time.sleep(0.2)
+        yield ServedApi(base, env)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
