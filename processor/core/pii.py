@@ -8,7 +8,8 @@ False positives cost as much as misses (a redacted order number breaks a resumpt
 detector is narrow: card numbers must carry a real card network's prefix, a valid length and a
 valid Luhn check digit, and must not be glued to other word characters (UUIDs, Genesys ids);
 SSNs only in their dashed form; phone numbers only in international (+CC) or dashed/bracketed
-North-American form.
+North-American form. Digits are ASCII only. The property tests in
+``tests/unit/contracts/test_pii_guard_properties.py`` state what "every" and "never" mean here.
 """
 
 from __future__ import annotations
@@ -47,17 +48,14 @@ class Policy(StrEnum):
 
 REDACTED = "[REDACTED:{kind}]"
 
-_NOT_GLUED_BEFORE = r"(?<![\w.+-])"
-_NOT_GLUED_AFTER = r"(?![\w-]|\.\d)"
-_CARD = re.compile(
-    _NOT_GLUED_BEFORE
-    + r"(?:\d{13,19}"  # unseparated
-    + r"|\d{4}(?P<s1>[ -])\d{4}(?P=s1)\d{4}(?P=s1)\d{1,7}"  # 4-4-4-x (Visa, MC, Discover...)
-    + r"|\d{4}(?P<s2>[ -])\d{6}(?P=s2)\d{4,5})"  # 4-6-5 Amex, 4-6-4 Diners
-    + _NOT_GLUED_AFTER
-)
+# Digits are ASCII only: ``\d`` would also match other scripts' digits, which no card uses.
+# A run of digit groups joined by single spaces or dashes, not glued to other word characters
+# (so the digit parts of UUIDs and Genesys ids never form a run) nor part of a decimal number.
+_DIGIT_RUN = re.compile(r"(?<![\w.+-])[0-9]+(?:[ -][0-9]+)*(?![\w-]|\.[0-9])")
+_DIGIT_GROUP = re.compile(r"[0-9]+")
+_MAX_CARD_GROUPS = 5  # 4-4-4-4-3 (19 digits) is the longest grouping cards are printed in
 _SSN = re.compile(
-    r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])"
+    r"(?<![\w-])(?!000|666|9[0-9][0-9])[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}(?![\w-])"
 )
 _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -65,11 +63,13 @@ _EMAIL = re.compile(
 )
 _PHONE = re.compile(
     r"(?<![\w+])(?:"
-    r"\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}"  # +CC then groups: +44 20 7946 0958, +14155550100
-    r"|\(\d{3}\)\s?\d{3}[-. ]\d{4}"  # (415) 555-0100
-    r"|\d{3}[-.]\d{3}[-.]\d{4}"  # 415-555-0100, 415.555.0100
+    r"(?P<intl>\+[0-9]{1,3})(?P<rest>(?:[ .-]?\(?[0-9]{1,4}\)?){2,5})"  # +44 20 7946 0958
+    r"|\([0-9]{3}\)\s?[0-9]{3}[-. ][0-9]{4}"  # (415) 555-0100
+    r"|[0-9]{3}[-.][0-9]{3}[-.][0-9]{4}"  # 415-555-0100, 415.555.0100
     r")(?![\w-])"
 )
+_PHONE_GROUP = re.compile(r"[ .-]?\(?[0-9]{1,4}\)?")
+_MAYBE_PII = re.compile(r"[0-9@]")
 
 # Card networks by prefix: (prefix range low, high, number of prefix digits), allowed lengths.
 _CARD_NETWORKS: tuple[tuple[int, int, int, frozenset[int]], ...] = (
@@ -115,25 +115,102 @@ def _is_card(candidate: str) -> bool:
     return False
 
 
+def _card_spans(text: str) -> list[tuple[int, int]]:
+    """Where card numbers are: each run of digit groups is searched for a window of groups
+    printed the way cards are (one block of 13-19, 4-4-4-x, 4-4-4-4-x, 4-6-4/5) that is a valid
+    card. Searching windows, not whole runs, is what finds a card right after another number
+    ("order 123456 4111 1111 1111 1111")."""
+    spans: list[tuple[int, int]] = []
+    for run in _DIGIT_RUN.finditer(text):
+        start, end = run.span()
+        if end - start < 13:
+            continue
+        groups = [g.span() for g in _DIGIT_GROUP.finditer(text, start, end)]
+        i = 0
+        while i < len(groups):
+            j = min(len(groups), i + _MAX_CARD_GROUPS)
+            while j > i:
+                if _card_window(text, groups, i, j):
+                    spans.append((groups[i][0], groups[j - 1][1]))
+                    break
+                j -= 1
+            i = j if j > i else i + 1
+    return spans
+
+
+def _card_window(text: str, groups: list[tuple[int, int]], i: int, j: int) -> bool:
+    window = groups[i:j]
+    lengths = [b - a for a, b in window]
+    seps = {text[window[k][1]] for k in range(len(window) - 1)}
+    if len(seps) > 1:
+        return False
+    sep = seps.pop() if seps else None
+    # A neighbour joined by a dash belongs to the same token (an id, a phone number) unless the
+    # card itself is space-separated; a dashed or unseparated card must stand alone.
+    if sep != " ":
+        if i > 0 and text[window[0][0] - 1] == "-":
+            return False
+        if j < len(groups) and text[window[-1][1]] == "-":
+            return False
+    n = len(window)
+    if n == 1:
+        shaped = 13 <= lengths[0] <= 19
+    elif n == 3:
+        shaped = lengths[0] == 4 and lengths[1] == 6 and lengths[2] in (4, 5)
+    elif n == 4:
+        shaped = lengths[:3] == [4, 4, 4] and 1 <= lengths[3] <= 7
+    elif n == 5:
+        shaped = lengths[:4] == [4, 4, 4, 4] and 1 <= lengths[4] <= 3
+    else:
+        shaped = False
+    if not shaped:
+        return False
+    return _is_card("".join(text[a:b] for a, b in window))
+
+
+def _phone_end(m: re.Match[str]) -> int | None:
+    """End of the phone number in a match, or None: an international number's greedy groups
+    may have swallowed a following number, so groups are given back until it is plausible."""
+    if m["intl"] is None:
+        return m.end() if _plausible_phone(m.group(0)) else None
+    ends = [g.end() for g in _PHONE_GROUP.finditer(m.string, m.start("rest"), m.end("rest"))]
+    for k in range(len(ends), 1, -1):
+        end = ends[k - 1]
+        if end < m.end() and (m.string[end].isalnum() or m.string[end] == "-"):
+            continue
+        if _plausible_phone(m.string[m.start() : end]):
+            return end
+    return None
+
+
 def redact_text(text: str) -> tuple[str, list[PiiKind]]:
     """Redact every PII occurrence in ``text``; return the new text and the kinds found."""
-    if not text or not any(ch.isdigit() or ch == "@" for ch in text):
+    if not text or _MAYBE_PII.search(text) is None:
         return text, []  # fast path: nothing any detector could match
     found: list[PiiKind] = []
 
-    def sub(kind: PiiKind, check: Any = None) -> Any:
-        def _replace(m: re.Match[str]) -> str:
-            if check is not None and not check(m.group(0)):
-                return m.group(0)
-            found.append(kind)
-            return REDACTED.format(kind=kind.value)
+    def mark(kind: PiiKind) -> str:
+        found.append(kind)
+        return REDACTED.format(kind=kind.value)
 
-        return _replace
+    if "@" in text:
+        text = _EMAIL.sub(lambda m: mark(PiiKind.EMAIL), text)
+    spans = _card_spans(text)
+    if spans:
+        parts, last = [], 0
+        for a, b in spans:
+            parts += [text[last:a], mark(PiiKind.CARD_NUMBER)]
+            last = b
+        text = "".join([*parts, text[last:]])
+    text = _SSN.sub(lambda m: mark(PiiKind.SSN), text)
 
-    text = _EMAIL.sub(sub(PiiKind.EMAIL), text)
-    text = _CARD.sub(sub(PiiKind.CARD_NUMBER, _is_card), text)
-    text = _SSN.sub(sub(PiiKind.SSN), text)
-    text = _PHONE.sub(sub(PiiKind.PHONE, _plausible_phone), text)
+    def phone(m: re.Match[str]) -> str:
+        end = _phone_end(m)
+        if end is None:
+            return m.group(0)
+        return mark(PiiKind.PHONE) + m.string[end : m.end()]
+
+    text = _PHONE.sub(phone, text)
     return text, found
 
 
