@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from processor.cli import api_cmd, config_cmd, db_cmd, dev_cmd, simulate_cmd, topics_cmd
+from processor.cli import (
+    api_cmd,
+    bench_cmd,
+    config_cmd,
+    db_cmd,
+    dev_cmd,
+    simulate_cmd,
+    topics_cmd,
+)
 
 __all__ = ["app", "main"]
 
@@ -21,6 +29,7 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(api_cmd.app, name="api")
 app.add_typer(simulate_cmd.app, name="simulate")
+app.add_typer(bench_cmd.app, name="bench")
 
 
 def main() -> None:

@@ -1,0 +1,91 @@
+"""``chatstate bench`` (throughput + latency against two references) and ``chatstate bench
+chaos`` (the fault suite), both against the running stack."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from processor.cli._common import friendly_errors, load_settings
+from processor.devstack.resolve import endpoints
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Benchmark and fault suite against the running stack.")
+
+
+@app.callback(invoke_without_command=True)
+@friendly_errors
+def bench(
+    ctx: typer.Context,
+    events: Annotated[int, typer.Option(help="N: records in the throughput run.")] = 100_000,
+    latency_rate: Annotated[float, typer.Option(help="Records/s in the latency run.")] = 2000.0,
+    latency_duration: Annotated[float, typer.Option(help="Seconds of the latency run.")] = 30.0,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    naive_max_s: Annotated[
+        float, typer.Option(help="Time cap for the naive baseline (its rate is still exact).")
+    ] = 120.0,
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    keep: Annotated[bool, typer.Option(help="Keep the run's topics and database.")] = False,
+) -> None:
+    """Throughput (drain N records) and latency (fixed rate) of `chatstate worker`, with the raw
+    ceiling and a naive baseline measured on the same records in the same run."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from processor.bench.run import BenchConfig, run_bench
+
+    settings = load_settings()
+    ep = endpoints(settings)
+    cfg = BenchConfig(
+        events=events, latency_rate=latency_rate, latency_duration_s=latency_duration,
+        seed=seed, naive_max_s=naive_max_s, results_dir=results, keep=keep,
+    )
+    report = asyncio.run(
+        run_bench(cfg, ep.kafka_bootstrap, ep.database_url, sys.argv,
+                  say=lambda m: typer.echo(m, err=True))
+    )
+    typer.echo(table(report))
+    out = report["resultsDir"]
+    typer.echo(f"\nreport: {out}/report.json  plot: {out}/plot.png")
+
+
+def _fmt(v: Any, unit: str = "", digits: int = 1) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float | int):
+        return f"{v:,.{digits}f}{unit}" if isinstance(v, float) else f"{v:,}{unit}"
+    return str(v)
+
+
+def table(report: dict[str, Any]) -> str:
+    cs = report.get("chatstate") or {}
+    tp, lat = cs.get("throughput", {}), cs.get("latency", {})
+    raw, naive, r = report["rawCeiling"], report["naiveBaseline"], report["ratios"]
+    met = report.get("goalsMet", {})
+
+    def mark(k: str) -> str:
+        return {True: "met", False: "MISSED", None: "-"}[met.get(k)]
+
+    rows = [
+        ("figure", "value", "goal", ""),
+        ("records (N)", _fmt(tp.get("records") or raw["records"]), "", ""),
+        ("chatstate events/s (1 worker)", _fmt(tp.get("eventsPerS")), ">= 10,000",
+         mark("eventsPerS")),
+        ("raw ceiling events/s", _fmt(raw["eventsPerS"]), "", ""),
+        ("naive baseline events/s", _fmt(naive["eventsPerS"]), "", ""),
+        ("chatstate / naive", _fmt(r["chatstateVsNaive"], "x"), ">= 10x", mark("vsNaive")),
+        ("chatstate / raw", _fmt(r["chatstateVsRaw"], digits=3), ">= 0.40", mark("vsRaw")),
+        (f"latency p50 @ {lat.get('rate', 0):,.0f}/s", _fmt(lat.get("p50Ms"), " ms"), "", ""),
+        ("latency p95", _fmt(lat.get("p95Ms"), " ms"), "", ""),
+        ("latency p99", _fmt(lat.get("p99Ms"), " ms"), "<= 250 ms", mark("latencyP99")),
+        ("worker CPU (cores, drain)", _fmt(tp.get("workerCpuCores")), "", ""),
+        ("worker peak RSS", _fmt(cs.get("workerPeakRssMb"), " MB"), "<= 300 MB",
+         mark("workerRss")),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)
