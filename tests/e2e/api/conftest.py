@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import StackSlice as StackSlice
+from tests.integration.api.support import StackSlice
 
 CLIENT_ID = "genesys-data-action"
 CLIENT_SECRET = "synthetic-client-secret-e2e"  # test-only credential

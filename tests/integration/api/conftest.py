@@ -8,8 +8,7 @@ import asyncpg
 import pytest
 
 from processor.db import init_connection
-from tests.conftest import TestEnv as StackSlice
-from tests.integration.api.support import RunningApi, api_settings, running_api
+from tests.integration.api.support import RunningApi, StackSlice, api_settings, running_api
 
 
 @pytest.fixture

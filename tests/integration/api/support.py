@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -22,6 +22,21 @@ from pydantic import SecretStr
 
 from processor.api import create_app
 from processor.settings import Settings
+
+
+class StackSlice(Protocol):
+    """What the ``env`` fixture of tests/conftest.py gives: this test's private database and
+    topics. A Protocol, so these tests do not depend on that fixture's class name."""
+
+    @property
+    def kafka_bootstrap(self) -> str: ...
+    @property
+    def database_url(self) -> str: ...
+    @property
+    def topic_prefix(self) -> str: ...
+    def settings(self, **overrides: object) -> Settings: ...
+    def topic(self, logical: str) -> str: ...
+
 
 CLIENT_ID = "genesys-data-action"
 CLIENT_SECRET = "synthetic-client-secret-1"  # test-only credential

@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from schemas.commands import CloseSession, SessionCommand
-from tests.conftest import TestEnv as StackSlice
 from tests.integration.api.support import (
     RunningApi,
+    StackSlice,
     api_settings,
     customer_hash,
     read_topic,

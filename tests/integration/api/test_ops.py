@@ -8,9 +8,9 @@ import uuid
 import pytest
 
 from processor.logs import configure_logging
-from tests.conftest import TestEnv as StackSlice
 from tests.integration.api.support import (
     RunningApi,
+    StackSlice,
     api_settings,
     customer_hash,
     running_api,

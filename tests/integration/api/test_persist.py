@@ -9,9 +9,9 @@ import pytest
 
 from processor.api.ingest import HEADER_CONTENT_ID, HEADER_PII
 from schemas.snapshot import SnapshotIn
-from tests.conftest import TestEnv as StackSlice
 from tests.integration.api.support import (
     RunningApi,
+    StackSlice,
     api_settings,
     read_topic,
     running_api,
