@@ -16,10 +16,19 @@ from pydantic import Field, field_validator, model_validator
 
 from schemas.base import WireModel
 
-__all__ = ["MAX_SNAPSHOT_BYTES", "SHA256_HEX", "SnapshotIn", "StateSnapshot"]
+__all__ = [
+    "MAX_SNAPSHOT_BYTES",
+    "PII_FINDINGS_HEADER",
+    "SHA256_HEX",
+    "SnapshotIn",
+    "StateSnapshot",
+]
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 MAX_SNAPSHOT_BYTES = 64 * 1024  # a snapshot is context, not a transcript
+# Record header on ``chat.snapshots``: PII the producer (the HTTP API) already redacted, as JSON
+# ``[{"path": ..., "kind": ...}]`` — the value itself arrives clean, so this is how it is known.
+PII_FINDINGS_HEADER = "chatstate-pii-findings"
 _MAX_TEXT = 8000
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import pytest
@@ -50,11 +50,11 @@ async def _prepare_template(url: str) -> None:
 
 
 @dataclass(frozen=True)
-class TestEnv:
+class StackSlice:
     """One test's private slice of the real stack."""
 
     kafka_bootstrap: str
-    database_url: str
+    database_url: str = field(repr=False)  # carries the password: never in test output
     topic_prefix: str
     catalog: Catalog
 
@@ -88,10 +88,10 @@ async def fresh_db(stack: Endpoints) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def env(stack: Endpoints, fresh_db: str) -> TestEnv:
+async def env(stack: Endpoints, fresh_db: str) -> StackSlice:
     """Fresh database + every topic of topics.yaml under a uuid prefix."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     settings = Settings()
     catalog = Catalog.load(settings.topics_file, prefix)
     await apply_topics(catalog, stack.kafka_bootstrap)
-    return TestEnv(stack.kafka_bootstrap, fresh_db, prefix, catalog)
+    return StackSlice(stack.kafka_bootstrap, fresh_db, prefix, catalog)

@@ -41,9 +41,15 @@ from schemas.commands import (
 from schemas.observation import ConversationObservation, ConversationState
 from schemas.session import ConversationRecord, SessionState, SessionStatus
 
-__all__ = ["Decision", "LifecyclePolicy", "SnapshotRow", "alert", "decide"]
+__all__ = ["Decision", "LifecyclePolicy", "SnapshotRow", "alert", "decide", "state_id"]
 
 _IDS = uuid.UUID("6f1f3c1e-2d0b-4a55-9a43-63686174a7a7")  # namespace for derived ids
+
+
+def state_id(psid: uuid.UUID, version: int) -> uuid.UUID:
+    """The id of a published session state: the same (session, version) always has the same id,
+    so a state re-sent after a crash is recognised by consumers."""
+    return uuid.uuid5(_IDS, f"{psid}:{version}")
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def decide(
                 ],
             )
         session = SessionState(
-            id=uuid.uuid5(_IDS, f"{psid}:0"),
+            id=state_id(psid, 0),
             persistent_session_id=psid,
             status=SessionStatus.IDLE,
             version=0,
@@ -172,7 +178,7 @@ def decide(
                 update={
                     "version": version,
                     "updated_at": now,
-                    "id": uuid.uuid5(_IDS, f"{psid}:{version}"),
+                    "id": state_id(psid, version),
                 }
             ),
             True,
@@ -186,10 +192,20 @@ def decide(
 # --- conversations --------------------------------------------------------------------------
 
 
+def _observed_at(obs: ConversationObservation, now: datetime) -> datetime:
+    """When the observed thing happened, from the event itself: conversation notifications
+    carry no event time, but their participants' start/connect/end times say it. Only an event
+    with no time at all falls back to *now* — so a re-sent event is recognised as the same."""
+    times = [t for t in (obs.event_time, obs.ended_at, obs.started_at) if t is not None]
+    for p in obs.participants:
+        times.extend(t for t in (p.connected_at, p.ended_at) if t is not None)
+    return max(times) if times else now
+
+
 def _merge(
     rec: ConversationRecord | None, obs: ConversationObservation, now: datetime
 ) -> ConversationRecord:
-    event_time = obs.event_time or now
+    event_time = _observed_at(obs, now)
     if rec is None:
         state = obs.state or ConversationState.LIVE  # seen, not seen to end
         return ConversationRecord(
@@ -277,8 +293,7 @@ def _observe(
     changed_conv = rec != before
     s2 = s.model_copy(update={**updates, "conversations": conversations})
     s2 = _settle(s2)
-    interaction = obs.event_time or now
-    s2 = _touch(s2, interaction, policy)
+    s2 = _touch(s2, _observed_at(obs, now), policy)
     changed = changed_conv or _row_changed(s, s2)
     if not changed:
         return Decision(s)

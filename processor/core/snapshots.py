@@ -11,11 +11,20 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 from processor.core.pii import Finding, Policy, scan
 from schemas.commands import PiiFindingRef
+from schemas.observation import Rejected
 from schemas.snapshot import SnapshotIn
 
-__all__ = ["DEFAULT_POLICY", "GuardedSnapshot", "content_id", "guard_snapshot"]
+__all__ = [
+    "DEFAULT_POLICY",
+    "GuardedSnapshot",
+    "content_id",
+    "guard_snapshot",
+    "parse_snapshot",
+]
 
 # Free text is redacted; a card number where a payment *token* belongs means the integration is
 # wrong, so the whole snapshot is refused and the flow's error branch fires.
@@ -68,3 +77,24 @@ def guard_snapshot(
         findings=[_ref(f) for f in result.findings],
         rejected=[_ref(f) for f in result.rejected],
     )
+
+
+def parse_snapshot(
+    raw: bytes, policy: Mapping[str, Policy] = DEFAULT_POLICY
+) -> GuardedSnapshot | Rejected:
+    """A record of ``chat.snapshots`` -> a guarded snapshot, or why not. Never raises."""
+    from processor.core.normalise import validation_detail  # shared, values-free error text
+
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return Rejected(reason="invalid_json", detail="the record is not valid JSON")
+    if not isinstance(data, dict):
+        return Rejected(reason="not_an_object", detail="a snapshot is a JSON object")
+    try:
+        snapshot = SnapshotIn.model_validate(data)
+    except ValidationError as exc:
+        return Rejected(reason="invalid_snapshot", detail=validation_detail(exc))
+    except (ValueError, TypeError, OverflowError) as exc:
+        return Rejected(reason="invalid_snapshot", detail=type(exc).__name__)
+    return guard_snapshot(snapshot, policy)

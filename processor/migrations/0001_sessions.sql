@@ -50,6 +50,8 @@ CREATE TABLE session_conversations (
     updated_at                   timestamptz NOT NULL
 );
 CREATE INDEX session_conversations_by_session ON session_conversations (persistent_session_id);
+CREATE INDEX session_conversations_live ON session_conversations (first_seen_at)
+    WHERE state = 'live';
 
 -- Snapshot history: every accepted snapshot, including ones too old to become the latest.
 CREATE TABLE snapshots (

@@ -1,0 +1,94 @@
+"""``chatstate run`` (what ``make run`` does): the whole thing in the foreground.
+
+Brings the local stack up unless servers are named, applies topics and migrations, starts the
+worker and the API, optionally feeds a small scripted scenario so a newcomer sees sessions and
+alerts appear, and on Ctrl-C stops everything it started — the stack too, if it started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib.util import find_spec
+
+import typer
+
+from processor.cli._common import friendly_errors, load_settings
+from processor.devstack.resolve import endpoints
+from processor.devstack.stack import LocalStack
+from processor.migrate import migrate
+from processor.topics import Catalog, apply
+
+app = typer.Typer(help="Run everything in the foreground (make run).")
+
+
+@app.callback(invoke_without_command=True)
+@friendly_errors
+def run(
+    demo: bool = typer.Option(True, help="Feed a small scripted scenario once the worker is up."),
+    api: bool = typer.Option(True, help="Serve the HTTP API beside the worker."),
+) -> None:
+    """Stack up, topics + migrations, worker + API; Ctrl-C stops what this started."""
+    settings = load_settings()
+    stack = LocalStack(settings)
+    named = bool(settings.kafka_bootstrap_servers and settings.database_url)
+    started_stack = False
+    if not named:
+        was_up = stack.status().up
+        status, took = stack.up()
+        started_stack = not was_up
+        typer.echo(
+            f"local stack {'started' if started_stack else 'already up'} ({took:.1f}s): "
+            f"kafka {status.kafka_bootstrap}"
+        )
+    ep = endpoints(settings)
+    plan = asyncio.run(
+        apply(Catalog.load(settings.topics_file, settings.topic_prefix), ep.kafka_bootstrap)
+    )
+    typer.echo(
+        f"topics: {len(plan.create)} created, {len(plan.in_sync)} in sync"
+        + (f", DRIFT: {plan.drift}" if plan.drift else "")
+    )
+    applied = asyncio.run(migrate(ep.database_url))
+    typer.echo(f"migrations: {len(applied)} applied")
+
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": ep.kafka_bootstrap,
+        "DATABASE_URL": ep.database_url,
+    }
+    exe = [sys.executable, "-m", "processor.cli"]
+    children: list[subprocess.Popen[bytes]] = [subprocess.Popen([*exe, "worker"], env=env)]
+    if api and find_spec("processor.api") is not None:
+        children.append(subprocess.Popen([*exe, "api"], env=env))
+        typer.echo(f"API on http://{settings.api_host}:{settings.api_port} (docs: /docs)")
+    if demo and find_spec("processor.sim") is not None:
+        time.sleep(5)
+        children.append(
+            subprocess.Popen(
+                [*exe, "simulate", "--sessions", "20", "--rate", "20", "--seed", "7", "--produce"],
+                env=env,
+            )
+        )
+    typer.echo("running; Ctrl-C stops everything this started")
+    try:
+        while all(c.poll() is None for c in children[:1]):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        typer.echo("\nstopping ...")
+    finally:
+        for c in children:
+            if c.poll() is None:
+                c.send_signal(signal.SIGINT)
+        for c in children:
+            try:
+                c.wait(30)
+            except subprocess.TimeoutExpired:
+                c.kill()
+        if started_stack:
+            stack.down()
+            typer.echo("local stack stopped")

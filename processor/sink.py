@@ -1,0 +1,416 @@
+"""Stage 2's unit of work: apply a batch of session updates to PostgreSQL, effectively once.
+
+One transaction holds everything a batch does: the session rows, their conversations, snapshot
+history, the alert log, the outbox of records to publish, and the Kafka positions the batch
+covers. The positions' rows are locked first (``FOR UPDATE``), which fences two workers that
+briefly both think they own a partition during a rebalance: the second waits, then sees the
+first one's position and skips what it already applied. A record below the stored position is
+a replay and is skipped, so a crash, a rebalance or a redelivery never applies anything twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from processor.core.lifecycle import Decision, LifecyclePolicy, SnapshotRow, decide, state_id
+from processor.db import Conn
+from schemas.alerts import Alert
+from schemas.commands import ApplySnapshot, SessionUpdate
+from schemas.observation import ConversationState
+from schemas.session import ConversationRecord, SessionState, SessionStatus
+
+__all__ = [
+    "BatchItem",
+    "BatchOutcome",
+    "DeadItem",
+    "OutboxRecord",
+    "SessionStore",
+    "enqueue",
+    "insert_alerts",
+    "load_sessions",
+    "save_sessions",
+]
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One record of the internal topic: where it came from and the update it carries."""
+
+    topic: str
+    partition: int
+    offset: int
+    update: SessionUpdate
+    key: bytes | None = None  # the raw record, for the dead-letter topic
+    value: bytes = b""
+
+
+@dataclass(frozen=True)
+class DeadItem:
+    item: BatchItem
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    outbox_id: int
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+@dataclass
+class BatchOutcome:
+    applied: int = 0
+    replayed: int = 0
+    changed_sessions: int = 0
+    outbox: list[OutboxRecord] = field(default_factory=list)
+    dead: list[DeadItem] = field(default_factory=list)
+
+
+class SessionStore:
+    """asyncpg adapter for the lifecycle: load sessions, save what ``decide`` decided."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        consumer: str,
+        policy: LifecyclePolicy,
+        sessions_topic: str,
+        alerts_topic: str,
+    ) -> None:
+        self.pool = pool
+        self.consumer = consumer
+        self.policy = policy
+        self.sessions_topic = sessions_topic
+        self.alerts_topic = alerts_topic
+
+    async def apply(self, items: Sequence[BatchItem]) -> BatchOutcome:
+        out = BatchOutcome()
+        if not items:
+            return out
+        async with self.pool.acquire() as conn, conn.transaction():
+            positions = await self._lock_positions(conn, items)
+            fresh = [i for i in items if i.offset >= positions[(i.topic, i.partition)]]
+            out.replayed = len(items) - len(fresh)
+            if fresh:
+                await self._apply_fresh(conn, fresh, out)
+            await self._save_positions(conn, items)
+        return out
+
+    # -- positions -----------------------------------------------------------------------------
+
+    async def _lock_positions(
+        self, conn: Conn, items: Sequence[BatchItem]
+    ) -> dict[tuple[str, int], int]:
+        tps = sorted({(i.topic, i.partition) for i in items})
+        topics, parts = [t for t, _ in tps], [p for _, p in tps]
+        await conn.execute(
+            """INSERT INTO consumer_positions (consumer, topic, partition, next_offset, updated_at)
+               SELECT $1, t, p, 0, clock_timestamp() FROM unnest($2::text[], $3::int[]) AS x(t, p)
+               ON CONFLICT DO NOTHING""",
+            self.consumer,
+            topics,
+            parts,
+        )
+        rows = await conn.fetch(
+            """SELECT topic, partition, next_offset FROM consumer_positions
+               WHERE consumer = $1 AND (topic, partition) IN
+                     (SELECT * FROM unnest($2::text[], $3::int[]))
+               ORDER BY topic, partition FOR UPDATE""",
+            self.consumer,
+            topics,
+            parts,
+        )
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    async def _save_positions(self, conn: Conn, items: Sequence[BatchItem]) -> None:
+        top: dict[tuple[str, int], int] = {}
+        for i in items:
+            key = (i.topic, i.partition)
+            top[key] = max(top.get(key, -1), i.offset + 1)
+        await conn.executemany(
+            """UPDATE consumer_positions SET next_offset = GREATEST(next_offset, $4),
+                      updated_at = clock_timestamp()
+               WHERE consumer = $1 AND topic = $2 AND partition = $3""",
+            [(self.consumer, t, p, o) for (t, p), o in top.items()],
+        )
+
+    # -- the batch -----------------------------------------------------------------------------
+
+    async def _apply_fresh(
+        self, conn: Conn, items: Sequence[BatchItem], out: BatchOutcome
+    ) -> None:
+        psids = list({i.update.persistent_session_id for i in items})
+        sessions = await load_sessions(conn, psids, lock=True)
+        content_ids = [
+            i.update.command.content_id
+            for i in items
+            if isinstance(i.update.command, ApplySnapshot)
+        ]
+        known: set[str] = set()
+        if content_ids:
+            known = {
+                r["source_id"]
+                for r in await conn.fetch(
+                    "SELECT source_id FROM snapshots WHERE source_id = ANY($1::text[])", content_ids
+                )
+            }
+        issued: set[uuid.UUID] = set(psids)
+        if self.policy.require_issued:
+            issued = {
+                r["persistent_session_id"]
+                for r in await conn.fetch(
+                    "SELECT persistent_session_id FROM issued_sessions "
+                    "WHERE persistent_session_id = ANY($1::uuid[])",
+                    psids,
+                )
+            }
+
+        changed: dict[uuid.UUID, SessionState] = {}
+        conversations: dict[uuid.UUID, tuple[uuid.UUID, ConversationRecord]] = {}
+        snapshots: list[SnapshotRow] = []
+        alerts: list[Alert] = []
+        for item in items:
+            u = item.update
+            try:
+                d: Decision = decide(
+                    sessions.get(u.persistent_session_id),
+                    u,
+                    self.policy,
+                    issued=u.persistent_session_id in issued,
+                    known_snapshots=frozenset(known),
+                )
+            except Exception as exc:
+                out.dead.append(DeadItem(item, "lifecycle_error", type(exc).__name__))
+                continue
+            out.applied += 1
+            alerts.extend(d.alerts)
+            if d.session is None or not d.changed:
+                continue
+            sessions[u.persistent_session_id] = d.session
+            changed[u.persistent_session_id] = d.session
+            for rec in d.conversations:
+                conversations[rec.conversation_id] = (u.persistent_session_id, rec)
+            if d.snapshot is not None:
+                snapshots.append(d.snapshot)
+                known.add(d.snapshot.source_id)
+
+        out.changed_sessions = len(changed)
+        await save_sessions(conn, list(changed.values()))
+        await _save_conversations(conn, list(conversations.values()))
+        await _save_snapshots(conn, snapshots)
+        new_alerts = await insert_alerts(conn, alerts)
+        out.outbox = await enqueue(
+            conn,
+            [
+                (self.sessions_topic, str(s.persistent_session_id).encode(), s.to_json_bytes())
+                for s in changed.values()
+            ]
+            + [(self.alerts_topic, a.subject.encode(), a.to_json_bytes()) for a in new_alerts],
+        )
+
+
+# --- rows <-> models ------------------------------------------------------------------------
+
+_SESSION_COLS = (
+    "persistent_session_id, status, version, customer_id_hashed, previous_session_id, "
+    "current_conversation_id, resumed_from_conversation_id, latest_snapshot, latest_snapshot_at, "
+    "latest_snapshot_content_id, last_interaction_at, expires_at, created_at, updated_at"
+)
+
+
+async def load_sessions(
+    conn: Conn, psids: Sequence[uuid.UUID], *, lock: bool = False
+) -> dict[uuid.UUID, SessionState]:
+    rows = await conn.fetch(
+        f"SELECT {_SESSION_COLS} FROM sessions WHERE persistent_session_id = ANY($1::uuid[])"
+        + (" ORDER BY persistent_session_id FOR UPDATE" if lock else ""),
+        list(psids),
+    )
+    if not rows:
+        return {}
+    convs: dict[uuid.UUID, list[ConversationRecord]] = {}
+    for r in await conn.fetch(
+        "SELECT * FROM session_conversations WHERE persistent_session_id = ANY($1::uuid[]) "
+        "ORDER BY first_seen_at, conversation_id",
+        list(psids),
+    ):
+        convs.setdefault(r["persistent_session_id"], []).append(
+            ConversationRecord(
+                conversation_id=r["conversation_id"],
+                state=ConversationState(r["state"]),
+                media_type=r["media_type"],
+                queue_id=r["queue_id"],
+                started_at=r["started_at"],
+                ended_at=r["ended_at"],
+                disconnect_type=r["disconnect_type"],
+                resumed_from_conversation_id=r["resumed_from_conversation_id"],
+                concurrent_with=r["concurrent_with"],
+                first_seen_at=r["first_seen_at"],
+                updated_at=r["updated_at"],
+            )
+        )
+    out = {}
+    for r in rows:
+        psid = r["persistent_session_id"]
+        out[psid] = SessionState(
+            id=state_id(psid, r["version"]),
+            persistent_session_id=psid,
+            status=SessionStatus(r["status"]),
+            version=r["version"],
+            customer_id_hashed=r["customer_id_hashed"],
+            previous_session_id=r["previous_session_id"],
+            current_conversation_id=r["current_conversation_id"],
+            resumed_from_conversation_id=r["resumed_from_conversation_id"],
+            conversations=convs.get(psid, []),
+            latest_snapshot=r["latest_snapshot"],
+            latest_snapshot_at=r["latest_snapshot_at"],
+            latest_snapshot_content_id=r["latest_snapshot_content_id"],
+            last_interaction_at=r["last_interaction_at"],
+            expires_at=r["expires_at"],
+            created_at=r["created_at"],
+            updated_at=r["updated_at"],
+        )
+    return out
+
+
+async def save_sessions(conn: Conn, sessions: Sequence[SessionState]) -> None:
+    if not sessions:
+        return
+    await conn.executemany(
+        f"""INSERT INTO sessions ({_SESSION_COLS})
+            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+            ON CONFLICT (persistent_session_id) DO UPDATE SET
+              status = EXCLUDED.status, version = EXCLUDED.version,
+              customer_id_hashed = EXCLUDED.customer_id_hashed,
+              current_conversation_id = EXCLUDED.current_conversation_id,
+              resumed_from_conversation_id = EXCLUDED.resumed_from_conversation_id,
+              latest_snapshot = EXCLUDED.latest_snapshot,
+              latest_snapshot_at = EXCLUDED.latest_snapshot_at,
+              latest_snapshot_content_id = EXCLUDED.latest_snapshot_content_id,
+              last_interaction_at = EXCLUDED.last_interaction_at,
+              expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at""",
+        [
+            (
+                s.persistent_session_id,
+                s.status.value,
+                s.version,
+                s.customer_id_hashed,
+                s.previous_session_id,
+                s.current_conversation_id,
+                s.resumed_from_conversation_id,
+                s.latest_snapshot,
+                s.latest_snapshot_at,
+                s.latest_snapshot_content_id,
+                s.last_interaction_at,
+                s.expires_at,
+                s.created_at,
+                s.updated_at,
+            )
+            for s in sessions
+        ],
+    )
+
+
+async def _save_conversations(
+    conn: Conn, recs: Sequence[tuple[uuid.UUID, ConversationRecord]]
+) -> None:
+    if not recs:
+        return
+    await conn.executemany(
+        """INSERT INTO session_conversations (conversation_id, persistent_session_id, state,
+              media_type, queue_id, started_at, ended_at, disconnect_type,
+              resumed_from_conversation_id, concurrent_with, first_seen_at, updated_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+           ON CONFLICT (conversation_id) DO UPDATE SET
+              state = EXCLUDED.state, media_type = EXCLUDED.media_type,
+              queue_id = EXCLUDED.queue_id, started_at = EXCLUDED.started_at,
+              ended_at = EXCLUDED.ended_at, disconnect_type = EXCLUDED.disconnect_type,
+              resumed_from_conversation_id = EXCLUDED.resumed_from_conversation_id,
+              concurrent_with = EXCLUDED.concurrent_with, updated_at = EXCLUDED.updated_at
+           WHERE session_conversations.persistent_session_id = EXCLUDED.persistent_session_id""",
+        [
+            (
+                c.conversation_id,
+                psid,
+                c.state.value,
+                c.media_type,
+                c.queue_id,
+                c.started_at,
+                c.ended_at,
+                c.disconnect_type,
+                c.resumed_from_conversation_id,
+                c.concurrent_with,
+                c.first_seen_at,
+                c.updated_at,
+            )
+            for psid, c in recs
+        ],
+    )
+
+
+async def _save_snapshots(conn: Conn, rows: Sequence[SnapshotRow]) -> None:
+    if not rows:
+        return
+    await conn.executemany(
+        """INSERT INTO snapshots (persistent_session_id, conversation_id, snapshot_at,
+              received_at, source_id, state, custom_properties, pii_findings)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (source_id) DO NOTHING""",
+        [
+            (
+                r.persistent_session_id,
+                r.conversation_id,
+                r.snapshot_at,
+                r.received_at,
+                r.source_id,
+                r.state,
+                r.custom_properties,
+                r.pii_findings,
+            )
+            for r in rows
+        ],
+    )
+
+
+async def insert_alerts(conn: Conn, alerts: Sequence[Alert]) -> list[Alert]:
+    """Record alerts by dedup key; return only those never raised before (page once)."""
+    if not alerts:
+        return []
+    by_key: dict[str, Alert] = {}
+    for a in alerts:
+        by_key.setdefault(a.dedup_key, a)
+    rows = await conn.fetch(
+        """INSERT INTO alert_log (dedup_key, alert_type, subject, first_at, last_at)
+           SELECT k, t, s, d, d FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+                AS x(k, t, s, d)
+           ON CONFLICT (dedup_key) DO UPDATE SET occurrences = alert_log.occurrences + 1,
+                last_at = GREATEST(alert_log.last_at, EXCLUDED.last_at)
+           RETURNING dedup_key, (xmax = 0) AS inserted""",
+        list(by_key),
+        [a.type.value for a in by_key.values()],
+        [a.subject for a in by_key.values()],
+        [a.detected_at for a in by_key.values()],
+    )
+    return [by_key[r["dedup_key"]] for r in rows if r["inserted"]]
+
+
+async def enqueue(
+    conn: Conn, records: Sequence[tuple[str, bytes | None, bytes]]
+) -> list[OutboxRecord]:
+    """Put records in the outbox inside the caller's transaction (published after commit)."""
+    if not records:
+        return []
+    rows = await conn.fetch(
+        """INSERT INTO outbox (topic, key, value)
+           SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]) RETURNING outbox_id""",
+        [r[0] for r in records],
+        [r[1] for r in records],
+        [r[2] for r in records],
+    )
+    return [OutboxRecord(r["outbox_id"], *rec) for r, rec in zip(rows, records, strict=True)]

@@ -1,0 +1,115 @@
+"""The Faust app: three thin agents and one timer. Built by a factory from settings (nothing
+happens at import); ``chatstate worker`` runs it.
+
+Why ``noack_take`` and manual acks: Faust's ``take``/``take_events`` ack a batch in a
+``finally`` — even when the body was cancelled or raised — and Faust commits acked offsets on
+rebalance. Acking only after the batch's effects are durable (stage 1: Kafka acknowledged what
+it forwarded; stage 2: PostgreSQL committed) is what keeps a crash from losing records.
+Agent concurrency stays 1 (higher values commit past unfinished messages).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from processor.logs import get_logger
+from processor.settings import Settings
+from processor.worker.route import COMMANDS, CONVERSATIONS, SNAPSHOTS, Inbound
+from processor.worker.runtime import TRANSIENT, Runtime
+from processor.worker.scans import run_scans
+
+__all__ = ["create_app"]
+
+log = get_logger("chatstate.worker")
+
+
+def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> faust.App:
+    rt = Runtime(settings, kafka_bootstrap, database_url)
+    datadir = settings.state_dir / "faust" / settings.app_id
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{b.strip()}" for b in kafka_bootstrap.split(",")],
+        autodiscover=False,
+        web_enabled=False,  # no table/router endpoints; health lives in the API
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        topic_replication_factor=1,
+        # Faust declares only its own internal leader topic; ours come from topics.yaml and the
+        # worker refuses to start while one is missing (see `chatstate worker`).
+        topic_allow_declare=True,
+        producer_acks=-1,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=4 * settings.batch_max,
+        datadir=str(datadir),
+    )
+    app.runtime = rt  # type: ignore[attr-defined]
+    cat = rt.catalog
+    by_name = {cat.name(logical): logical for logical in (CONVERSATIONS, SNAPSHOTS, COMMANDS)}
+    inputs = app.topic(*by_name, key_type=bytes, value_type=bytes)
+    updates = app.topic(rt.updates_topic, key_type=bytes, value_type=bytes)
+
+    @app.agent(inputs, concurrency=1)
+    async def normalise(stream: Any) -> None:
+        async for events in stream.noack_take(settings.batch_max, within=settings.batch_within_s):
+            await rt.stage1(
+                [
+                    Inbound(
+                        by_name[e.message.topic],
+                        e.message.topic,
+                        e.message.partition,
+                        e.message.offset,
+                        e.message.key,
+                        e.message.value or b"",
+                        _headers(e.message.headers),
+                    )
+                    for e in events
+                ]
+            )
+            for e in events:
+                await stream.ack(e)
+
+    @app.agent(updates, concurrency=1)
+    async def apply_updates(stream: Any) -> None:
+        async for events in stream.noack_take(settings.batch_max, within=settings.batch_within_s):
+            await rt.stage2(
+                [
+                    (
+                        e.message.topic,
+                        e.message.partition,
+                        e.message.offset,
+                        e.message.key,
+                        e.message.value or b"",
+                    )
+                    for e in events
+                ]
+            )
+            for e in events:
+                await stream.ack(e)
+
+    @app.timer(interval=settings.scan_interval_s, on_leader=True)  # type: ignore[untyped-decorator]
+    async def scans() -> None:
+        # An exception escaping a Faust timer crashes the whole worker; a scan is periodic,
+        # so a round that meets an unavailable database is logged and skipped.
+        try:
+            await run_scans(rt)
+        except TRANSIENT as exc:
+            log.warning("scan skipped: database unavailable", error=type(exc).__name__)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close(_app: Any, **_: Any) -> None:
+        await rt.stop()
+
+    return app
+
+
+def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
+    """Faust gives headers as a list of pairs or a mapping, depending on the transport."""
+    if not raw:
+        return ()
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return tuple((str(k), bytes(v or b"")) for k, v in pairs)

@@ -1,0 +1,451 @@
+"""The worker's shell: opens the pool and the producer, carries out what stage 1 and stage 2
+decide, retries storage errors inside the loop (never letting them escape to Faust, which would
+ack the batch anyway) and raises one ``persistence_degraded`` alert per outage."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from pydantic import ValidationError
+
+from processor.core.lifecycle import LifecyclePolicy, alert
+from processor.db import create_pool
+from processor.logs import get_logger
+from processor.metrics import WorkerMetrics
+from processor.producer import make_producer
+from processor.publish import Publisher
+from processor.settings import Settings
+from processor.sink import (
+    BatchItem,
+    BatchOutcome,
+    DeadItem,
+    OutboxRecord,
+    SessionStore,
+    enqueue,
+    insert_alerts,
+)
+from processor.topics import Catalog
+from processor.worker.route import (
+    Inbound,
+    Parked,
+    needs_mapping,
+    parse_all,
+    route,
+    unpark,
+)
+from schemas.alerts import Alert, AlertType, Severity
+from schemas.commands import SessionUpdate
+from schemas.dlq import DeadLetterInfo
+
+__all__ = ["TRANSIENT", "Runtime"]
+
+T = TypeVar("T")
+
+log = get_logger("chatstate.worker")
+
+# Errors that mean "the database is not there right now": retry, never dead-letter.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    ConnectionError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
+_MAX_PARKED_PER_CONVERSATION = 50
+
+
+class Runtime:
+    def __init__(self, settings: Settings, kafka_bootstrap: str, database_url: str) -> None:
+        self.settings = settings
+        self.kafka_bootstrap = kafka_bootstrap
+        self.database_url = database_url
+        self.catalog = Catalog.load(settings.topics_file, settings.topic_prefix)
+        self.updates_topic = self.catalog.name("chatstate.session-updates")
+        self.policy = LifecyclePolicy(
+            ttl=settings.session_ttl,
+            retention=settings.retention,
+            require_issued=settings.require_issued_sessions,
+        )
+        self.consumer_name = settings.app_id
+        self.metrics = WorkerMetrics()
+        self.mappings: dict[uuid.UUID, uuid.UUID] = {}  # conversation -> session (LRU-ish)
+        self.parked_here: set[uuid.UUID] = set()
+        self._pool: asyncpg.Pool | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self.degraded_since: float | None = None
+
+    # -- resources -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self._producer is None:
+                producer = make_producer(
+                    self.kafka_bootstrap, linger_ms=10, max_batch_size=256 * 1024
+                )
+                await producer.start()
+                self._producer = producer
+            if self._pool is None:
+                self._pool = await self._retrying(
+                    lambda: create_pool(
+                        self.database_url, min_size=2, max_size=8, command_timeout=30
+                    )
+                )
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "Runtime.start() first"
+        return self._pool
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        assert self._producer is not None, "Runtime.start() first"
+        return self._producer
+
+    @property
+    def store(self) -> SessionStore:
+        return SessionStore(
+            self.pool,
+            consumer=self.consumer_name,
+            policy=self.policy,
+            sessions_topic=self.catalog.name("chat.sessions"),
+            alerts_topic=self.catalog.name("chat.alerts"),
+        )
+
+    @property
+    def publisher(self) -> Publisher:
+        return Publisher(self.pool, self.producer, self.catalog.name("chat.dlq"))
+
+    # -- stage 1 -------------------------------------------------------------------------------
+
+    async def stage1(self, records: Sequence[Inbound]) -> None:
+        """Normalise a batch and forward it; returns only when everything it produced is
+        acknowledged by Kafka and every parked record is stored (then the caller acks)."""
+        await self.start()
+        parsed = parse_all(records)
+        missing = needs_mapping(parsed, self.mappings)
+        if missing:
+            found = await self._retrying(lambda: self._lookup(missing))
+            self.mappings.update(found)
+        now = datetime.now(UTC)
+        routed = route(records, parsed, self.mappings, now)
+        self._remember(routed.learned)
+
+        updates: list[SessionUpdate] = []
+        released: list[uuid.UUID] = []
+        for u in routed.updates:
+            obs = getattr(u.command, "observation", None)
+            if obs is not None and obs.conversation_id in self.parked_here:
+                parked = await self._retrying(partial(self._parked, obs.conversation_id))
+                updates.extend(unpark(parked, u.persistent_session_id))
+                released.append(obs.conversation_id)
+            updates.append(u)
+        await self.produce_updates(updates)
+        if released:
+            await self._retrying(
+                lambda: self.pool.execute(
+                    "DELETE FROM unmapped_conversations WHERE conversation_id = ANY($1::uuid[])",
+                    released,
+                )
+            )
+            self.parked_here.difference_update(released)
+        if routed.parked:
+            await self._retrying(lambda: self._park(routed.parked))
+            self.parked_here.update(p.conversation_id for p in routed.parked)
+        for rec, reason, detail in routed.dead:
+            await self.dead_letter(
+                rec.key,
+                rec.value,
+                rec.topic,
+                rec.partition,
+                rec.offset,
+                "normalise",
+                reason,
+                detail,
+            )
+        if routed.pii_rejected:
+            await self.emit_alerts(
+                [
+                    alert(
+                        AlertType.PII_DETECTED,
+                        Severity.WARNING,
+                        "a snapshot carried PII where policy rejects it; it was dead-lettered",
+                        f"pii_detected:rejected:{psid}:{','.join(sorted(f.path for f in found))}",
+                        now,
+                        persistent_session_id=psid,
+                        details={"findings": [{"path": f.path, "kind": f.kind} for f in found]},
+                    )
+                    for psid, found in routed.pii_rejected
+                ]
+            )
+        self.metrics.stage1(
+            len(records),
+            len(updates),
+            sum(routed.skipped.values()),
+            len(routed.dead),
+            len(routed.parked),
+        )
+
+    def _remember(self, learned: dict[uuid.UUID, uuid.UUID]) -> None:
+        self.mappings.update(learned)
+        if len(self.mappings) > 200_000:  # bounded: mappings never change, so dropping is safe
+            for key in list(self.mappings)[:50_000]:
+                del self.mappings[key]
+
+    async def _lookup(self, conversations: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+        rows = await self.pool.fetch(
+            "SELECT conversation_id, persistent_session_id FROM session_conversations "
+            "WHERE conversation_id = ANY($1::uuid[])",
+            list(conversations),
+        )
+        return {r["conversation_id"]: r["persistent_session_id"] for r in rows}
+
+    async def _parked(self, conversation_id: uuid.UUID) -> list[Parked]:
+        raw = await self.pool.fetchval(
+            "SELECT observations FROM unmapped_conversations WHERE conversation_id = $1",
+            conversation_id,
+        )
+        return [Parked.from_json(o) for o in raw or []]
+
+    async def _park(self, parked: Sequence[Parked]) -> None:
+        await self.pool.executemany(
+            """INSERT INTO unmapped_conversations
+                   (conversation_id, first_seen_at, last_seen_at, observations)
+               VALUES ($1, $2, $2, jsonb_build_array($3::jsonb))
+               ON CONFLICT (conversation_id) DO UPDATE SET
+                 last_seen_at = EXCLUDED.last_seen_at,
+                 observations = CASE
+                   WHEN jsonb_array_length(unmapped_conversations.observations) < $4
+                   THEN unmapped_conversations.observations || EXCLUDED.observations
+                   ELSE unmapped_conversations.observations END,
+                 dropped = unmapped_conversations.dropped + CASE
+                   WHEN jsonb_array_length(unmapped_conversations.observations) < $4
+                   THEN 0 ELSE 1 END""",
+            [
+                (p.conversation_id, p.received_at, p.to_json(), _MAX_PARKED_PER_CONVERSATION)
+                for p in parked
+            ],
+        )
+
+    async def produce_updates(self, updates: Sequence[SessionUpdate]) -> None:
+        futures = [
+            await self.producer.send(
+                self.updates_topic, u.to_json_bytes(), key=str(u.persistent_session_id).encode()
+            )
+            for u in updates
+        ]
+        if futures:
+            await asyncio.gather(*futures)
+
+    # -- stage 2 -------------------------------------------------------------------------------
+
+    def decode(
+        self, raw: Sequence[tuple[str, int, int, bytes | None, bytes]]
+    ) -> tuple[list[BatchItem], list[tuple[str, int, int, bytes | None, bytes, str]]]:
+        items, poison = [], []
+        for topic, partition, offset, key, value in raw:
+            try:
+                update = SessionUpdate.model_validate_json(value)
+            except ValidationError as exc:
+                poison.append((topic, partition, offset, key, value, type(exc).__name__))
+                continue
+            items.append(BatchItem(topic, partition, offset, update, key, value))
+        return items, poison
+
+    async def stage2(
+        self, raw: Sequence[tuple[str, int, int, bytes | None, bytes]]
+    ) -> BatchOutcome:
+        """Apply a batch of the internal topic; returns once it is committed in PostgreSQL."""
+        await self.start()
+        items, poison = self.decode(raw)
+        started = time.perf_counter()
+        outcome = await self._apply_with_retry(items)
+        self.metrics.stage2(
+            len(raw), outcome.applied, outcome.replayed, time.perf_counter() - started
+        )
+        for topic, partition, offset, key, value, why in poison:
+            await self.dead_letter(
+                key, value, topic, partition, offset, "apply", "invalid_update", why
+            )
+        for dead in outcome.dead:
+            i = dead.item
+            await self.dead_letter(
+                i.key, i.value, i.topic, i.partition, i.offset, "apply", dead.reason, dead.detail
+            )
+        try:
+            await self.publisher.publish(outcome.outbox)
+        except Exception as exc:
+            log.warning(
+                "publishing the outbox failed; the sweeper will retry", error=type(exc).__name__
+            )
+        return outcome
+
+    async def _apply_with_retry(self, items: Sequence[BatchItem]) -> BatchOutcome:
+        store = self.store
+        try:
+            outcome = await self._retrying(lambda: store.apply(items))
+        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError):
+            # One bad update must not stall the partition: find it, dead-letter it, go on.
+            outcome = BatchOutcome()
+            for item in items:
+                try:
+                    one = await self._retrying(partial(store.apply, [item]))
+                except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+                    outcome.dead.append(DeadItem(item, "storage_rejected", type(exc).__name__))
+                    await self._retrying(partial(self._skip, item))
+                    continue
+                outcome.applied += one.applied
+                outcome.replayed += one.replayed
+                outcome.outbox.extend(one.outbox)
+                outcome.dead.extend(one.dead)
+        return outcome
+
+    async def _skip(self, item: BatchItem) -> None:
+        """Advance past an item the database refused (it went to the dead-letter topic)."""
+        await self.pool.execute(
+            """INSERT INTO consumer_positions (consumer, topic, partition, next_offset, updated_at)
+               VALUES ($1, $2, $3, $4, clock_timestamp())
+               ON CONFLICT (consumer, topic, partition) DO UPDATE
+               SET next_offset = GREATEST(consumer_positions.next_offset, EXCLUDED.next_offset)""",
+            self.consumer_name,
+            item.topic,
+            item.partition,
+            item.offset + 1,
+        )
+
+    async def _retrying(self, op: Callable[[], Awaitable[T]]) -> T:
+        """Run a storage operation until it succeeds; the stream stalls meanwhile (nothing is
+        acked). After a few failures, one ``persistence_degraded`` alert goes out."""
+        delay, failures = 0.2, 0
+        while True:
+            try:
+                result = await op()
+            except TRANSIENT as exc:
+                failures += 1
+                if self.degraded_since is None:
+                    self.degraded_since = time.monotonic()
+                log.warning(
+                    "database unavailable; retrying",
+                    error=type(exc).__name__,
+                    attempt=failures,
+                    retry_in_s=round(delay, 2),
+                )
+                if failures == 5:
+                    await self._degraded_alert(type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                if self._pool is not None and failures % 5 == 0:
+                    await self._pool.expire_connections()
+                continue
+            if self.degraded_since is not None:
+                log.info(
+                    "database back; processing resumed",
+                    outage_s=round(time.monotonic() - self.degraded_since, 1),
+                )
+                self.degraded_since = None
+            return result
+
+    async def _degraded_alert(self, error: str) -> None:
+        """Straight to Kafka: the alert log and the outbox live in the database that is down."""
+        started = datetime.now(UTC)
+        a = alert(
+            AlertType.PERSISTENCE_DEGRADED,
+            Severity.CRITICAL,
+            "PostgreSQL is unreachable; chatstate has paused applying updates (nothing is lost)",
+            f"persistence_degraded:{self.consumer_name}:{started.isoformat()}",
+            started,
+            details={"error": error, "worker": self.consumer_name},
+        )
+        try:
+            await self.producer.send_and_wait(
+                self.catalog.name("chat.alerts"), a.to_json_bytes(), key=a.subject.encode()
+            )
+        except Exception as exc:
+            log.error("could not send persistence_degraded alert", error=type(exc).__name__)
+
+    # -- shared --------------------------------------------------------------------------------
+
+    async def emit_alerts(self, alerts: Sequence[Alert]) -> None:
+        """Alerts outside a session transaction (scans, stage 1): logged once, then published."""
+        if not alerts:
+            return
+
+        async def write() -> list[OutboxRecord]:
+            async with self.pool.acquire() as conn, conn.transaction():
+                new = await insert_alerts(conn, alerts)
+                topic = self.catalog.name("chat.alerts")
+                return await enqueue(
+                    conn, [(topic, a.subject.encode(), a.to_json_bytes()) for a in new]
+                )
+
+        records = await self._retrying(write)
+        await self.publisher.publish(records)
+
+    async def dead_letter(
+        self,
+        key: bytes | None,
+        value: bytes,
+        topic: str,
+        partition: int,
+        offset: int,
+        stage: str,
+        reason: str,
+        detail: str,
+    ) -> None:
+        now = datetime.now(UTC)
+        info = DeadLetterInfo(
+            source_topic=topic,
+            source_partition=partition,
+            source_offset=offset,
+            stage=stage,
+            reason=reason,
+            detail=detail,
+            failed_at=now,
+        )
+        await self.publisher.dead_letter(key, value, info)
+        self.metrics.dead_letter(stage, reason)
+        log.warning(
+            "dead-lettered a record",
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            stage=stage,
+            reason=reason,
+        )
+        await self.emit_alerts(
+            [
+                alert(
+                    AlertType.DEAD_LETTER,
+                    Severity.WARNING,
+                    f"records could not be processed at stage {stage} ({reason}); see chat.dlq",
+                    f"dead_letter:{stage}:{reason}:{now:%Y-%m-%dT%H}",
+                    now,
+                    details={
+                        "stage": stage,
+                        "reason": reason,
+                        "firstSource": f"{topic}:{partition}:{offset}",
+                    },
+                )
+            ]
+        )
