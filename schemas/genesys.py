@@ -163,12 +163,12 @@ class MediaParticipant(GenesysModel):
 
 class ConversationEventBody(GenesysModel):
     id: str | None = None
-    participants: list[ConversationParticipant] = Field(default_factory=list)
+    participants: list[ConversationParticipant] | None = None
 
 
 class MediaConversationEventBody(GenesysModel):
     id: str | None = None
-    participants: list[MediaParticipant] = Field(default_factory=list)
+    participants: list[MediaParticipant] | None = None
 
 
 class DetailEvent(GenesysModel):

@@ -216,6 +216,11 @@ def _parse(raw: bytes, pii: list[str], *, typed_only: bool = False) -> ParseResu
             return _Reader(topic, correlation, pii).read(kind, canonical, variant, queue)
         except _Malformed:  # the models accepted what the reader cannot read: a bug of ours
             raise _Reject("internal_error", "reader and wire model disagree") from None
+    except _Reject:
+        # The reader may meet a bad id before a field of the wrong type; the wire models'
+        # structural verdict comes first, as it does when they read the record alone.
+        _typed(doc, kind)
+        raise
 
 
 def _typed(doc: dict[str, Any], kind: str) -> dict[str, Any]:
