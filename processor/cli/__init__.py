@@ -24,6 +24,7 @@ _GROUPS: list[tuple[str, str, str]] = [
     ("processor.cli.api_cmd", "app", "api"),
     ("processor.cli.simulate_cmd", "app", "simulate"),
     ("processor.cli.bench_cmd", "app", "bench"),
+    ("processor.cli.validate_cmd", "app", "validate"),
 ]
 
 app = typer.Typer(
