@@ -25,6 +25,7 @@ _GROUPS: list[tuple[str, str, str]] = [
     ("processor.cli.simulate_cmd", "app", "simulate"),
     ("processor.cli.bench_cmd", "app", "bench"),
     ("processor.cli.validate_cmd", "app", "validate"),
+    ("processor.cli.schemas_cmd", "app", "schemas"),
 ]
 
 app = typer.Typer(
