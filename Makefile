@@ -26,7 +26,7 @@ system-deps:
 	@deploy/system-deps.sh
 
 run: install system-deps
-	$(BIN)/chatstate run
+	CHATSTATE_LOG_FORMAT=$${CHATSTATE_LOG_FORMAT:-console} $(BIN)/chatstate run
 
 test: install system-deps
 	$(PYTEST) tests

@@ -101,7 +101,9 @@ def configure_logging(
     handler._chatstate = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "kafka", "asyncio"):
+    # Faust and mode narrate every service start and stop at INFO; chatstate logs the events
+    # that matter itself (partitions assigned, batches dead-lettered, outages).
+    for noisy in ("aiokafka", "kafka", "asyncio", "faust", "mode"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -70,7 +70,7 @@ def run(
         time.sleep(5)
         children.append(
             subprocess.Popen(
-                [*exe, "simulate", "--sessions", "20", "--rate", "20", "--seed", "7", "--produce"],
+                [*exe, "simulate", "--sessions", "20", "--rate", "20", "--seed", "7"],
                 env=env,
             )
         )

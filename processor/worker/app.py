@@ -100,6 +100,13 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
         except TRANSIENT as exc:
             log.warning("scan skipped: database unavailable", error=type(exc).__name__)
 
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def assigned(_app: Any, assigned: set[Any], **_: Any) -> None:
+        by_topic: dict[str, int] = {}
+        for tp in assigned:
+            by_topic[tp.topic] = by_topic.get(tp.topic, 0) + 1
+        log.info("partitions assigned", worker=settings.app_id, partitions=by_topic)
+
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def close(_app: Any, **_: Any) -> None:
         await rt.stop()
