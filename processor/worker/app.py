@@ -99,6 +99,9 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
             await run_scans(rt)
         except TRANSIENT as exc:
             log.warning("scan skipped: database unavailable", error=type(exc).__name__)
+        except Exception:
+            # A scan bug must not stop the stream; it is logged loudly and retried next round.
+            log.exception("scan failed")
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def assigned(_app: Any, assigned: set[Any], **_: Any) -> None:

@@ -72,14 +72,13 @@ class Parked:
     received_at: datetime
     observation: ConversationObservation
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "sourceId": self.source_id,
-                "receivedAt": self.received_at.isoformat(),
-                "observation": self.observation.model_dump(mode="json", by_alias=True),
-            }
-        )
+    def to_dict(self) -> dict[str, object]:
+        """For a jsonb column (the pool's codec serialises it)."""
+        return {
+            "sourceId": self.source_id,
+            "receivedAt": self.received_at.isoformat(),
+            "observation": self.observation.model_dump(mode="json", by_alias=True),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Parked:

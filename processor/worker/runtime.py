@@ -243,7 +243,7 @@ class Runtime:
                    WHEN jsonb_array_length(unmapped_conversations.observations) < $4
                    THEN 0 ELSE 1 END""",
             [
-                (p.conversation_id, p.received_at, p.to_json(), _MAX_PARKED_PER_CONVERSATION)
+                (p.conversation_id, p.received_at, p.to_dict(), _MAX_PARKED_PER_CONVERSATION)
                 for p in parked
             ],
         )
