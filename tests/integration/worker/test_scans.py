@@ -63,7 +63,8 @@ async def test_orphaned_and_unmapped_conversations_alert_once_and_parked_events_
                 return await alerts_of(env, AlertType.ORPHANED_CONVERSATION)
 
             [o] = await eventually(orphan_alerted, what="orphan alert", worker=worker)
-            assert o.conversation_id == orphan and o.persistent_session_id == orphan_session
+            assert o.conversation_id == orphan
+            assert o.persistent_session_id == orphan_session
 
             async def unmapped_alerted() -> list[Alert]:
                 found = await alerts_of(env, AlertType.UNMAPPED_CONVERSATION)

@@ -38,27 +38,40 @@ def update(cmd: Command, at: datetime, psid: uuid.UUID = PSID) -> SessionUpdate:
 
 def live(conv: uuid.UUID, at: datetime, **kw: object) -> ObserveConversation:
     obs = ConversationObservation(
-        conversation_id=conv, source_topic="v2.routing.queues.q.conversations.messages",
-        state=ConversationState.LIVE, event_time=at, media_type="message", **kw,  # type: ignore[arg-type]
+        conversation_id=conv,
+        source_topic="v2.routing.queues.q.conversations.messages",
+        state=ConversationState.LIVE,
+        event_time=at,
+        media_type="message",
+        **kw,  # type: ignore[arg-type]
     )
     return ObserveConversation(observation=obs)
 
 
 def ended(conv: uuid.UUID, at: datetime, disconnect: str = "client") -> ObserveConversation:
     obs = ConversationObservation(
-        conversation_id=conv, source_topic="v2.detail.events.conversation.x.customer.end",
-        event="customer.end", state=ConversationState.ENDED, event_time=at, ended_at=at,
+        conversation_id=conv,
+        source_topic="v2.detail.events.conversation.x.customer.end",
+        event="customer.end",
+        state=ConversationState.ENDED,
+        event_time=at,
+        ended_at=at,
         disconnect_type=disconnect,
     )
     return ObserveConversation(observation=obs)
 
 
 def snapshot(
-    at: datetime, intent: str = "billing", steps: int = 1, conv: uuid.UUID | None = C1,
+    at: datetime,
+    intent: str = "billing",
+    steps: int = 1,
+    conv: uuid.UUID | None = C1,
     message: str = "How can I help?",
 ) -> ApplySnapshot:
     s = SnapshotIn(
-        persistent_session_id=PSID, conversation_id=conv, timestamp=at,
+        persistent_session_id=PSID,
+        conversation_id=conv,
+        timestamp=at,
         state_snapshot={"intent": intent, "stepsCompleted": steps, "lastAgentMessage": message},  # type: ignore[arg-type]
     )
     g = guard_snapshot(s)
@@ -66,7 +79,8 @@ def snapshot(
 
 
 def run(
-    cmds: list[tuple[Command, datetime]], session: SessionState | None = None,
+    cmds: list[tuple[Command, datetime]],
+    session: SessionState | None = None,
     policy: LifecyclePolicy = POLICY,
 ) -> tuple[SessionState | None, list[Decision]]:
     decisions = []
@@ -78,6 +92,18 @@ def run(
 
 
 __all__ = [
-    "C1", "C2", "C3", "PSID", "POLICY", "T0", "ArchiveSession", "CloseSession", "ExpireSession",
-    "ended", "live", "run", "snapshot", "update",
+    "C1",
+    "C2",
+    "C3",
+    "POLICY",
+    "PSID",
+    "T0",
+    "ArchiveSession",
+    "CloseSession",
+    "ExpireSession",
+    "ended",
+    "live",
+    "run",
+    "snapshot",
+    "update",
 ]

@@ -49,7 +49,8 @@ def test_an_event_without_a_session_uses_a_known_mapping_else_is_parked() -> Non
     ev = rec(CONVERSATIONS, json.dumps(conversation_event(CONV, None, "connected", NOW)).encode())
     routed, parsed = run(ev)
     assert needs_mapping(parsed, {}) == {CONV}
-    assert routed.updates == [] and [p.conversation_id for p in routed.parked] == [CONV]
+    assert routed.updates == []
+    assert [p.conversation_id for p in routed.parked] == [CONV]
     mapped, _ = run(ev, known={CONV: PSID})
     assert [u.persistent_session_id for u in mapped.updates] == [PSID]
 
