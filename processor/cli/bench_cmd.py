@@ -89,3 +89,79 @@ def table(report: dict[str, Any]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
                      for row in rows)
+
+
+@app.command()
+@friendly_errors
+def chaos(
+    rate: Annotated[float, typer.Option(help="Records/s while faults happen.")] = 500.0,
+    kills: Annotated[int, typer.Option(help="SIGKILLs of the worker.")] = 3,
+    restart_servers: Annotated[
+        bool,
+        typer.Option(help="Also restart PostgreSQL and the Kafka broker (local stack only: "
+                     "disrupts anyone else using them)."),
+    ] = False,
+    results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    keep: Annotated[bool, typer.Option(help="Keep the run's topics and database.")] = False,
+) -> None:
+    """Stream simulated traffic while killing workers, rebalancing and (if asked) restarting the
+    servers; then compare the database with the state machine replayed over the internal topic.
+    Exit 1 when anything was lost, applied twice or alerted twice."""
+    import json
+    from datetime import UTC, datetime
+
+    from processor.bench.chaos import ChaosConfig, run_chaos
+    from processor.bench.space import create_space, drop_space
+    from processor.devstack.stack import LocalStack
+
+    settings = load_settings()
+    ep = endpoints(settings)
+    local = ep.source == "local"
+
+    def say(message: str) -> None:
+        typer.echo(message, err=True)
+
+    if restart_servers:
+        say("server restarts requested: " + (
+            "the servers are the local stack; PostgreSQL and Kafka WILL be restarted "
+            "(other users of this stack see a blip)" if local
+            else "the servers are not the local stack; they will NOT be restarted"))
+    cfg = ChaosConfig(rate=rate, kills=kills, restart_servers=restart_servers,
+                      servers_are_local=local)
+    out = results / f"chaos-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    out.mkdir(parents=True, exist_ok=True)
+
+    async def go() -> dict[str, Any]:
+        space = await create_space(ep.kafka_bootstrap, ep.database_url, label="chaos")
+        say(f"private run space: topics {space.prefix}*, database {space.database}")
+        try:
+            return await run_chaos(space, cfg, out, say,
+                                   stack_restart=lambda w: LocalStack(settings).restart(w))
+        finally:
+            if not keep:
+                await drop_space(space)
+
+    report = asyncio.run(go())
+    report["command"] = sys.argv
+    (out / "report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
+    typer.echo(chaos_table(report))
+    typer.echo(f"\nreport: {out}/report.json")
+    if report["lost"] or report["appliedTwice"] or report["duplicateAlerts"]:
+        raise typer.Exit(1)
+
+
+def chaos_table(r: dict[str, Any]) -> str:
+    lines = [
+        f"records sent            {r['recordsSent']:,}  {r['recordsSentByKind']}",
+        f"updates (internal)      {r['updatesOnInternalTopic']:,}",
+        f"updates applied         {r['updatesApplied']:,}",
+        f"lost                    {r['lost']}  (must be 0)",
+        f"applied twice           {r['appliedTwice']}  (must be 0)",
+        f"diverged from replay    {r['diverged']}",
+        f"inputs not forwarded    {r['inputsNotForwarded']}",
+        f"duplicate alerts        {r['duplicateAlerts']}  (must be 0) of {r['alerts']} alerts",
+        f"vs simulator's expected {r['expectedOutcome']}",
+        "faults (time until processing resumed):",
+    ]
+    lines += [f"  {f['fault']:<40} {f['recoverS']} s" for f in r.get("faults", [])]
+    return "\n".join(lines)

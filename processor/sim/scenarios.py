@@ -122,6 +122,7 @@ class Simulation:
         self.rng = random.Random(config.seed)  # noqa: S311 - simulation, not security
         self.plans: list[SessionPlan] = []
         self.counts: dict[str, int] = {}
+        self.totals: dict[int, int] = {}  # records per session index, extras included
         self._seq = 0
 
     # --- ids and times -------------------------------------------------------------------------
@@ -146,6 +147,7 @@ class Simulation:
                 break
             start_tick = float(index)
             timed = self._session(index, start_tick)
+            self.totals[index] = len(timed)
             while heap and heap[0].tick < start_tick:
                 yield self._emit(heapq.heappop(heap))
             for t in timed:
