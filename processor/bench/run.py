@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from processor.bench.probe import INPUTS, Probe, Sample
+from processor.bench.profile import start_profiler, summarise
 from processor.bench.references import naive_baseline, raw_ceiling
 from processor.bench.space import RunSpace, create_space, drop_space
 from processor.bench.worker import ResourceSampler, WorkerProcess, worker_available
@@ -193,9 +195,20 @@ async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[st
     sampler_cpu0 = sampler.cpu_seconds()
     t0 = time.time()
     worker.resume()
+    profiler = (start_profiler(worker.pid or 0, out_dir / "worker-profile.txt", 600)
+                if cfg.profile else None)
     run.say("worker resumed: draining the backlog ...")
     s, reached = await run.drain(cfg.drain_timeout_s)
     cpu = sampler.cpu_seconds() - sampler_cpu0
+    profile: dict[str, Any] | None = None
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
+        await asyncio.to_thread(profiler.wait, 60)
+        path = out_dir / "worker-profile.txt"
+        profile = (summarise(path, time.time() - t0) if path.exists()
+                   else {"error": "py-spy wrote nothing"})
+    elif cfg.profile:
+        profile = {"error": "py-spy not installed (pip install -e '.[bench]')"}
     n = run.records
     elapsed = (reached or s.t) - t0
     throughput = {
@@ -230,7 +243,7 @@ async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[st
     }
     await sampler.stop()
     await worker.stop()
-    return {"throughput": throughput, "latency": latency,
+    return {"throughput": throughput, "latency": latency, "profile": profile,
             "workerPeakRssMb": round(sampler.peak_rss / 2**20, 1),
             "workerRss": [[round(t, 2), r] for t, r in sampler.rss]}
 

@@ -31,6 +31,9 @@ def bench(
     ] = 120.0,
     results: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
     keep: Annotated[bool, typer.Option(help="Keep the run's topics and database.")] = False,
+    profile: Annotated[
+        bool, typer.Option(help="Sample the worker with py-spy while it drains the backlog.")
+    ] = False,
 ) -> None:
     """Throughput (drain N records) and latency (fixed rate) of `chatstate worker`, with the raw
     ceiling and a naive baseline measured on the same records in the same run."""
@@ -42,13 +45,22 @@ def bench(
     ep = endpoints(settings)
     cfg = BenchConfig(
         events=events, latency_rate=latency_rate, latency_duration_s=latency_duration,
-        seed=seed, naive_max_s=naive_max_s, results_dir=results, keep=keep,
+        seed=seed, naive_max_s=naive_max_s, results_dir=results, keep=keep, profile=profile,
     )
     report = asyncio.run(
         run_bench(cfg, ep.kafka_bootstrap, ep.database_url, sys.argv,
                   say=lambda m: typer.echo(m, err=True))
     )
     typer.echo(table(report))
+    prof = (report.get("chatstate") or {}).get("profile") or {}
+    if prof.get("samples"):
+        typer.echo(f"\nworker profile while draining: Python busy {prof['busyPct']}% of the "
+                   "time; share of samples inside chatstate's functions (inclusive):")
+        for frame, pct in prof["ourCodeInclusivePct"]:
+            typer.echo(f"  {pct:5.1f}%  {frame}")
+        typer.echo("leaf frames by package:")
+        for pkg, pct in prof["selfByPackagePct"]:
+            typer.echo(f"  {pct:5.1f}%  {pkg}")
     out = report["resultsDir"]
     typer.echo(f"\nreport: {out}/report.json  plot: {out}/plot.png")
 
