@@ -88,12 +88,13 @@ class Probe:
                 "SELECT coalesce(sum(next_offset), 0) FROM consumer_positions "
                 "WHERE consumer = $1 AND topic = $2",
                 self.consumer, self.space.topic(INTERNAL)))
-        except (OSError, asyncpg.PostgresError):
-            return -1  # the database is away (a fault drill): the caller keeps polling
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            self._db = None  # the database is away (a fault drill): reconnect next time
+            return -1
 
     async def _fetchval(self, sql: str, *args: Any) -> Any:
         if self._db is None or self._db.is_closed():
-            self._db = await asyncpg.connect(self.space.database_url)
+            self._db = await asyncpg.connect(self.space.database_url, timeout=5)
         return await self._db.fetchval(sql, *args)
 
     async def sample(self) -> Sample:
