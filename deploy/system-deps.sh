@@ -21,11 +21,11 @@ if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   echo "system-deps: installing ${missing[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # The package's own cluster is not used (chatstate runs a throwaway one of its own); keep
-  # the install from creating and starting one.
-  mkdir -p /etc/postgresql-common && grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf \
-    || echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # chatstate runs a throwaway cluster of its own on a free port; the package's default cluster
+  # (if its post-install starts one) is left alone. Keep existing config files, never prompt.
+  apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "${missing[@]}" >/dev/null
   echo "system-deps: installed ${missing[*]}"
 else
   echo "system-deps: missing ${missing[*]}; install them (e.g. sudo apt-get install ${missing[*]})" >&2
