@@ -287,6 +287,27 @@ def _observe(
                     )
                 )
 
+    if obs.pii_attribute_keys:
+        # Custom context (legacy web chat's context.customProperties, Web Messaging custom
+        # attributes) carried PII: the value never left the normaliser, the key names it.
+        keys = sorted(set(obs.pii_attribute_keys))
+        alerts.append(
+            alert(
+                AlertType.PII_DETECTED,
+                Severity.WARNING,
+                "PII reached chatstate in a conversation's custom attributes; not stored",
+                f"pii_detected:attributes:{obs.conversation_id}:{','.join(keys)}",
+                now,
+                persistent_session_id=s.persistent_session_id,
+                conversation_id=obs.conversation_id,
+                details={
+                    "findings": [
+                        {"path": f"$.customer.attributes.{k}", "kind": "pii"} for k in keys
+                    ]
+                },
+            )
+        )
+
     conversations = [c for c in s.conversations if c.conversation_id != rec.conversation_id]
     conversations.append(rec)
     conversations.sort(key=lambda c: (c.first_seen_at, str(c.conversation_id)))
@@ -296,7 +317,7 @@ def _observe(
     s2 = _touch(s2, _observed_at(obs, now), policy)
     changed = changed_conv or _row_changed(s, s2)
     if not changed:
-        return Decision(s)
+        return Decision(s, alerts=alerts)
     return Decision(s2, True, [rec] if changed_conv else [], None, alerts)
 
 

@@ -251,3 +251,15 @@ def test_the_lifecycle_imports_nothing_that_does_io() -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert imported <= {"__future__", "uuid", "dataclasses", "datetime", "typing", "schemas"}
+
+
+def test_pii_in_a_conversations_custom_attributes_alerts_by_key_even_on_a_repeated_event() -> None:
+    s, _ = run([(live(C1, T0), T0)])
+    d = decide(s, update(live(C1, T0, pii_attribute_keys=["context.email"]), T0 + H), POLICY)
+    assert not d.changed, "nothing about the session changed"
+    [alert] = d.alerts
+    assert alert.type is AlertType.PII_DETECTED
+    assert alert.details["findings"] == [
+        {"path": "$.customer.attributes.context.email", "kind": "pii"}
+    ]
+    assert alert.conversation_id == C1
