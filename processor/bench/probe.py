@@ -92,6 +92,32 @@ class Probe:
             self._db = None  # the database is away (a fault drill): reconnect next time
             return -1
 
+    async def applied_by_partition(self) -> dict[int, int] | None:
+        try:
+            if self._db is None or self._db.is_closed():
+                self._db = await asyncpg.connect(self.space.database_url, timeout=5)
+            rows = await self._db.fetch(
+                "SELECT partition, next_offset FROM consumer_positions "
+                "WHERE consumer = $1 AND topic = $2", self.consumer, self.space.topic(INTERNAL))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            self._db = None
+            return None
+        return {r["partition"]: r["next_offset"] for r in rows}
+
+    async def parked(self) -> set[str] | None:
+        """Source ids stage 1 parked because their conversation had no known session yet;
+        the leader's scan (or a later event carrying the id) releases them."""
+        try:
+            if self._db is None or self._db.is_closed():
+                self._db = await asyncpg.connect(self.space.database_url, timeout=5)
+            rows = await self._db.fetch(
+                "SELECT o->>'sourceId' AS s FROM unmapped_conversations, "
+                "jsonb_array_elements(observations) AS o")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            self._db = None
+            return None
+        return {r["s"] for r in rows}
+
     async def _fetchval(self, sql: str, *args: Any) -> Any:
         if self._db is None or self._db.is_closed():
             self._db = await asyncpg.connect(self.space.database_url, timeout=5)

@@ -167,13 +167,15 @@ def chaos_table(r: dict[str, Any]) -> str:
         f"records sent            {r['recordsSent']:,}  {r['recordsSentByKind']}",
         f"updates (internal)      {r['updatesOnInternalTopic']:,}",
         f"updates applied         {r['updatesApplied']:,}",
-        f"lost                    {r['lost']}  (must be 0)",
+        f"drained after faults    {r['drained']}",
+        f"lost                    {r['lost']}  (must be 0: sessions missing/behind the replay "
+        f"+ {r['unapplied']} updates unapplied + {r['inputsNotForwarded']} inputs not forwarded)",
         f"applied twice           {r['appliedTwice']}  (must be 0)",
         f"diverged from replay    {r['diverged']}",
-        f"inputs not forwarded    {r['inputsNotForwarded']}",
         f"duplicate alerts        {r['duplicateAlerts']}  (must be 0) of {r['alerts']} alerts",
         f"vs simulator's expected {r['expectedOutcome']}",
-        "faults (time until processing resumed):",
+        "faults (time until processing resumed / lag back to its pre-fault level):",
     ]
-    lines += [f"  {f['fault']:<40} {f['recoverS']} s" for f in r.get("faults", [])]
+    lines += [f"  {f['fault']:<40} resumed {f['recoverS']} s, caught up {f.get('caughtUpS')} s"
+              for f in r.get("faults", [])]
     return "\n".join(lines)
