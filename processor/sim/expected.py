@@ -36,6 +36,13 @@ def expected_session(plan: SessionPlan) -> dict[str, Any]:
     for sp in plan.snapshots:
         if guard_snapshot(SnapshotIn.model_validate(sp.body)).findings:
             pii += 1
+    # Legacy pre-chat forms that put an e-mail address into the customer's attributes: one alert
+    # per conversation, naming the key, never the value.
+    attribute_alerts = [
+        f"pii_detected:attributes:{c.conversation_id}:context.email"
+        for c in plan.conversations
+        if plan.pii_in_attributes
+    ]
     latest = max(plan.snapshots, key=lambda s: s.at, default=None)
     if plan.closed:
         status = "closed"
@@ -59,7 +66,8 @@ def expected_session(plan: SessionPlan) -> dict[str, Any]:
         "snapshotCount": len(plan.snapshots),
         "concurrentPairs": pairs,
         "alerts": {
-            "pii_detected": pii,
+            "pii_detected": pii + len(attribute_alerts),
+            "pii_detected_attributes": attribute_alerts,
             "concurrent_session": [f"concurrent_session:{psid}:{a}:{b}" for a, b in pairs],
         },
         "alertsAfterGrace": [

@@ -91,11 +91,14 @@ def test_expected_outcome_matches_the_lifecycle() -> None:
                 "stepsCompleted"
             ]
             assert got.latest_snapshot["intent"] == want["latestSnapshot"]["intent"]
-        keys = alerts.get(plan.persistent_session_id, [])
+        keys = sorted(set(alerts.get(plan.persistent_session_id, [])))  # as alert_log dedupes
         assert sum(k.startswith("pii_detected:") for k in keys) == want["alerts"]["pii_detected"]
         assert [k for k in keys if k.startswith("concurrent_session:")] == want["alerts"][
             "concurrent_session"
         ]
+        assert [k for k in keys if k.startswith("pii_detected:attributes:")] == sorted(
+            want["alerts"]["pii_detected_attributes"]
+        )
 
 
 def test_pii_never_reaches_the_latest_snapshot() -> None:
