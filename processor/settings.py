@@ -82,7 +82,10 @@ class Settings(BaseSettings):
     # --- the worker ----------------------------------------------------------------------------
     app_id: str = "chatstate"
     batch_max: int = 500
-    batch_within_s: float = 0.1
+    batch_within_s: float = Field(
+        default=0.02,
+        description="Longest wait to fill a batch; under load batches fill first (latency floor).",
+    )
     scan_interval_s: float = 30.0
     web_port: int = 6066
 

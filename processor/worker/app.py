@@ -43,6 +43,13 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
         topic_allow_declare=True,
         producer_acks=-1,
         broker_commit_every=1000,
+        # Our streams are idempotent (positions in PostgreSQL fence replays), so a rebalance
+        # must not wait for in-flight events to be acked: with noack_take an event held in a
+        # batch whose body waits on a restarting broker would otherwise stall the rebalance.
+        stream_wait_empty=False,
+        # A SIGKILLed worker's partitions move after 10 s instead of Faust's default 60 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         broker_commit_interval=1.0,
         stream_buffer_maxsize=4 * settings.batch_max,
         datadir=str(datadir),
