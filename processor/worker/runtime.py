@@ -5,6 +5,7 @@ ack the batch anyway) and raises one ``persistence_degraded`` alert per outage."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -14,6 +15,7 @@ from typing import TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from processor.core.lifecycle import LifecyclePolicy, alert
@@ -249,14 +251,47 @@ class Runtime:
         )
 
     async def produce_updates(self, updates: Sequence[SessionUpdate]) -> None:
-        futures = [
-            await self.producer.send(
-                self.updates_topic, u.to_json_bytes(), key=str(u.persistent_session_id).encode()
-            )
-            for u in updates
-        ]
-        if futures:
+        if not updates:
+            return
+        payload = [(str(u.persistent_session_id).encode(), u.to_json_bytes()) for u in updates]
+
+        async def send() -> None:
+            futures = [
+                await self.producer.send(self.updates_topic, value, key=key)
+                for key, value in payload
+            ]
             await asyncio.gather(*futures)
+
+        await self.kafka(send)
+
+    async def kafka(self, op: Callable[[], Awaitable[T]]) -> T:
+        """Run a Kafka write until it succeeds; the stream stalls meanwhile (nothing is acked).
+
+        After a broker restart aiokafka's idempotent producer can be left broken for good
+        (OutOfOrderSequenceNumber is fatal to a producer, as in Kafka's own client), so a failed
+        write replaces the producer before the retry. A repeat of what did get through before the
+        failure is harmless: downstream, the same update or record twice is a no-op."""
+        delay = 0.2
+        while True:
+            try:
+                return await op()
+            except KafkaError as exc:
+                log.warning(
+                    "Kafka write failed; replacing the producer and retrying",
+                    error=type(exc).__name__,
+                    retry_in_s=round(delay, 2),
+                )
+                await self._replace_producer()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _replace_producer(self) -> None:
+        old, self._producer = self._producer, None
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.stop(), 5)
+        with contextlib.suppress(KafkaError, OSError):
+            await self.start()
 
     # -- stage 2 -------------------------------------------------------------------------------
 
@@ -293,13 +328,11 @@ class Runtime:
             await self.dead_letter(
                 i.key, i.value, i.topic, i.partition, i.offset, "apply", dead.reason, dead.detail
             )
-        try:
-            await self.publisher.publish(outcome.outbox)
-        except Exception as exc:
-            log.warning(
-                "publishing the outbox failed; the sweeper will retry", error=type(exc).__name__
-            )
+        await self.kafka(partial(self._publish, outcome.outbox))
         return outcome
+
+    async def _publish(self, records: Sequence[OutboxRecord]) -> None:
+        await self.publisher.publish(records)
 
     async def _apply_with_retry(self, items: Sequence[BatchItem]) -> BatchOutcome:
         store = self.store
@@ -400,7 +433,7 @@ class Runtime:
                 )
 
         records = await self._retrying(write)
-        await self.publisher.publish(records)
+        await self.kafka(partial(self._publish, records))
 
     async def dead_letter(
         self,
@@ -423,7 +456,7 @@ class Runtime:
             detail=detail,
             failed_at=now,
         )
-        await self.publisher.dead_letter(key, value, info)
+        await self.kafka(lambda: self.publisher.dead_letter(key, value, info))
         self.metrics.dead_letter(stage, reason)
         log.warning(
             "dead-lettered a record",
