@@ -29,16 +29,24 @@ system-deps:
 run: install system-deps
 	CHATSTATE_LOG_FORMAT=$${CHATSTATE_LOG_FORMAT:-console} $(BIN)/chatstate run
 
+# The stack is brought up (or reused) in the open, so the log shows the real servers; servers
+# named by the env vars, or a Docker engine (testcontainers), come first when present.
+LOCAL_STACK = if [ -z "$$KAFKA_BOOTSTRAP_SERVERS$$DATABASE_URL" ] && ! docker info >/dev/null 2>&1; \
+	then $(BIN)/chatstate dev up; fi
+
 test: install system-deps
+	@$(LOCAL_STACK)
 	$(PYTEST) tests
 
 test-unit: install
 	$(PYTEST) tests/unit
 
 test-integration: install system-deps
+	@$(LOCAL_STACK)
 	$(PYTEST) tests/integration
 
 test-e2e: install system-deps
+	@$(LOCAL_STACK)
 	$(PYTEST) tests/e2e
 
 bench: install system-deps
