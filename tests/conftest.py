@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from processor.devstack.resolve import Endpoints, provision
 from processor.migrate import migrate
@@ -88,10 +89,19 @@ async def fresh_db(stack: Endpoints) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def env(stack: Endpoints, fresh_db: str) -> StackSlice:
-    """Fresh database + every topic of topics.yaml under a uuid prefix."""
+async def env(stack: Endpoints, fresh_db: str) -> AsyncIterator[StackSlice]:
+    """Fresh database + every topic of topics.yaml under a uuid prefix, deleted afterwards
+    (a broker that keeps thousands of test topics starts slowly)."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     settings = Settings()
     catalog = Catalog.load(settings.topics_file, prefix)
     await apply_topics(catalog, stack.kafka_bootstrap)
-    return StackSlice(stack.kafka_bootstrap, fresh_db, prefix, catalog)
+    yield StackSlice(stack.kafka_bootstrap, fresh_db, prefix, catalog)
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([s.name for s in catalog.topics.values()])
+    except Exception:  # noqa: S110 - cleanup is best effort; the test's verdict stands
+        pass
+    finally:
+        await admin.close()

@@ -72,7 +72,7 @@ class KafkaNode:
     def running(self, st: KafkaState) -> bool:
         return is_ours(st.pid, str(self.props)) and port_open(st.port)
 
-    def start(self, st: KafkaState, timeout: float = 120.0) -> KafkaState:
+    def start(self, st: KafkaState, timeout: float = 300.0) -> KafkaState:
         if self.running(st):
             return st
         libs = self.ensure_jars()

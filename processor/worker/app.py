@@ -10,6 +10,9 @@ Agent concurrency stays 1 (higher values commit past unfinished messages).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import faust
@@ -43,10 +46,8 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
         topic_allow_declare=True,
         producer_acks=-1,
         broker_commit_every=1000,
-        # Our streams are idempotent (positions in PostgreSQL fence replays), so a rebalance
-        # must not wait for in-flight events to be acked: with noack_take an event held in a
-        # batch whose body waits on a restarting broker would otherwise stall the rebalance.
-        stream_wait_empty=False,
+        # stream_wait_empty stays True (a rebalance waits for in-flight batches): a batch that
+        # waits on a restarting broker finishes once Runtime.kafka() has a working producer.
         # A SIGKILLed worker's partitions move after 10 s instead of Faust's default 60 s.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
@@ -63,38 +64,36 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
     @app.agent(inputs, concurrency=1)
     async def normalise(stream: Any) -> None:
         async for events in stream.noack_take(settings.batch_max, within=settings.batch_within_s):
-            await rt.stage1(
-                [
-                    Inbound(
-                        by_name[e.message.topic],
-                        e.message.topic,
-                        e.message.partition,
-                        e.message.offset,
-                        e.message.key,
-                        e.message.value or b"",
-                        _headers(e.message.headers),
-                    )
-                    for e in events
-                ]
-            )
+            records = [
+                Inbound(
+                    by_name[e.message.topic],
+                    e.message.topic,
+                    e.message.partition,
+                    e.message.offset,
+                    e.message.key,
+                    e.message.value or b"",
+                    _headers(e.message.headers),
+                )
+                for e in events
+            ]
+            await until_done(partial(rt.stage1, records), "stage 1")
             for e in events:
                 await stream.ack(e)
 
     @app.agent(updates, concurrency=1)
     async def apply_updates(stream: Any) -> None:
         async for events in stream.noack_take(settings.batch_max, within=settings.batch_within_s):
-            await rt.stage2(
-                [
-                    (
-                        e.message.topic,
-                        e.message.partition,
-                        e.message.offset,
-                        e.message.key,
-                        e.message.value or b"",
-                    )
-                    for e in events
-                ]
-            )
+            raw = [
+                (
+                    e.message.topic,
+                    e.message.partition,
+                    e.message.offset,
+                    e.message.key,
+                    e.message.value or b"",
+                )
+                for e in events
+            ]
+            await until_done(partial(rt.stage2, raw), "stage 2")
             for e in events:
                 await stream.ack(e)
 
@@ -122,6 +121,26 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
         await rt.stop()
 
     return app
+
+
+async def until_done(batch: Callable[[], Awaitable[object]], stage: str) -> None:
+    """Run a batch until it succeeds. An exception escaping an agent would lose the batch: the
+    agent restarts past events it never acked, and Faust re-reads them only after a rebalance.
+    Every batch is idempotent (replays are no-ops), so retrying the whole batch is safe; an
+    error that keeps coming stalls the partition loudly instead of dropping records."""
+    delay = 0.5
+    while True:
+        try:
+            await batch()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(
+                "batch failed; retrying it (nothing was acked)", stage=stage, retry_in_s=delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:

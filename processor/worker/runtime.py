@@ -65,6 +65,8 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
+    # A connection left mid-protocol by a server restart ("cannot switch to state ...").
+    asyncpg.InternalClientError,
 )
 _MAX_PARKED_PER_CONVERSATION = 50
 
@@ -274,8 +276,10 @@ class Runtime:
         delay = 0.2
         while True:
             try:
+                if self._producer is None:
+                    await self.start()
                 return await op()
-            except KafkaError as exc:
+            except (KafkaError, OSError) as exc:
                 log.warning(
                     "Kafka write failed; replacing the producer and retrying",
                     error=type(exc).__name__,
@@ -286,12 +290,11 @@ class Runtime:
                 delay = min(delay * 2, 5.0)
 
     async def _replace_producer(self) -> None:
+        """Drop the producer; the next ``kafka()`` attempt starts a new one."""
         old, self._producer = self._producer, None
         if old is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(old.stop(), 5)
-        with contextlib.suppress(KafkaError, OSError):
-            await self.start()
 
     # -- stage 2 -------------------------------------------------------------------------------
 
