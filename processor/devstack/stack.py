@@ -73,11 +73,6 @@ class LocalStack:
             st.postgres = self.postgres.start(st.postgres)
         st.save(self.settings.state_dir)
 
-    def stop_one(self, which: str) -> None:
-        st = self._load()
-        (self.kafka.stop(st.kafka) if which == "kafka" else self.postgres.stop(st.postgres))
-        st.save(self.settings.state_dir)
-
     def status(self) -> StackStatus:
         st = self._load()
         k, p = self.kafka.running(st.kafka), self.postgres.running(st.postgres)
