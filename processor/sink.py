@@ -184,7 +184,7 @@ class SessionStore:
                     u,
                     self.policy,
                     issued=u.persistent_session_id in issued,
-                    known_snapshots=frozenset(known),
+                    known_snapshots=known,
                 )
             except Exception as exc:
                 out.dead.append(DeadItem(item, "lifecycle_error", type(exc).__name__))

@@ -68,7 +68,7 @@ def replay_updates(partitions: list[list[tuple[Any, bytes]]], policy: LifecycleP
             r.source_ids.add(u.source_id)
             psid = u.persistent_session_id
             known = r.snapshots.setdefault(psid, set())
-            d = decide(r.sessions.get(psid), u, policy, known_snapshots=frozenset(known))
+            d = decide(r.sessions.get(psid), u, policy, known_snapshots=known)
             if d.session is not None:
                 r.sessions[psid] = d.session
             if d.snapshot is not None:

@@ -25,6 +25,7 @@ Rules that are easy to get wrong, and why they are this way:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,7 +117,7 @@ def decide(
     policy: LifecyclePolicy,
     *,
     issued: bool = True,
-    known_snapshots: frozenset[str] = frozenset(),
+    known_snapshots: AbstractSet[str] = frozenset(),
 ) -> Decision:
     """Apply one update. ``issued`` says whether chatstate's API issued this id (only consulted
     for a session seen for the first time under ``require_issued``); ``known_snapshots`` are the

@@ -21,12 +21,12 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from processor.core.lifecycle import LifecyclePolicy, decide
+from processor.bench.replay import replay_updates
+from processor.core.lifecycle import LifecyclePolicy
 from processor.db import init_connection
 from processor.producer import make_producer
 from processor.sim.genesys import Leg, queue_conversation
 from processor.sink import load_sessions
-from schemas.commands import ApplySnapshot, SessionUpdate
 from schemas.session import SessionState
 from tests.conftest import StackSlice
 
@@ -263,20 +263,9 @@ async def internal_progress(env: StackSlice, app_id: str) -> tuple[int, int]:
 
 def replay(records: list[Any], policy: LifecyclePolicy) -> dict[uuid.UUID, SessionState]:
     """The oracle: the pure lifecycle folded over the internal topic, session by session in
-    partition order — exactly what stage 2 must have applied, each record once."""
-    sessions: dict[uuid.UUID, SessionState] = {}
-    known: dict[uuid.UUID, set[str]] = {}
-    for r in records:
-        u = SessionUpdate.model_validate_json(r.value)
-        seen = known.setdefault(u.persistent_session_id, set())
-        d = decide(
-            sessions.get(u.persistent_session_id), u, policy, known_snapshots=frozenset(seen)
-        )
-        if d.session is not None and d.changed:
-            sessions[u.persistent_session_id] = d.session
-            if isinstance(u.command, ApplySnapshot) and d.snapshot is not None:
-                seen.add(u.command.content_id)
-    return sessions
+    partition order — exactly what stage 2 must have applied, each record once. The same fold
+    the fault suite judges by (``processor.bench.replay``)."""
+    return replay_updates([[(r.key, r.value) for r in records]], policy).sessions
 
 
 _COMPARED = (
