@@ -5,13 +5,14 @@ BIN     := $(VENV)/bin
 PYTEST  := $(BIN)/pytest
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: help install system-deps run test test-unit test-integration test-e2e lint stack-up stack-down stack-status clean bench chaos
+.PHONY: help install system-deps run test test-unit test-integration test-e2e lint stack-up stack-down stack-status clean bench bench-api chaos
 
 help:
 	@echo "make run    - install, bring the local stack up, apply topics + migrations, run chatstate"
 	@echo "make test   - install, bring up (or reuse) the stack, run every test against real servers"
 	@echo "make lint   - ruff + mypy"
 	@echo "make bench  - throughput + latency of the worker vs raw ceiling and naive baseline (results/)"
+	@echo "make bench-api - requests/s and p50/p99 of persist and context at 50 clients (wrk)"
 	@echo "make chaos  - fault suite: SIGKILLs, rebalances, PostgreSQL + Kafka restarts (local stack)"
 	@echo "make stack-up | stack-down | stack-status"
 
@@ -52,6 +53,11 @@ test-e2e: install system-deps
 bench: install system-deps
 	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then $(BIN)/chatstate dev up; fi
 	$(BIN)/chatstate bench
+
+bench-api: install
+	deploy/system-deps.sh wrk
+	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then $(BIN)/chatstate dev up; fi
+	$(BIN)/python benchmarks/api_bench.py
 
 chaos: install system-deps
 	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then $(BIN)/chatstate dev up; fi

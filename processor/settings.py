@@ -109,7 +109,15 @@ class Settings(BaseSettings):
         description="How long a request waits for Kafka's ack before answering 503; stays well "
         "inside the 5 s a Genesys data action is given.",
     )
-    api_db_pool_max: int = Field(default=10, description="PostgreSQL connections per API process.")
+    api_db_pool_max: int = Field(
+        default=20,
+        description="PostgreSQL connections per API process. Keep it near the requests one process "
+        "has in flight: requests queued for a connection are served out of order (a long tail).",
+    )
+    api_workers: int = Field(
+        default=2, ge=1,
+        description="API processes (uvicorn workers); one per core the API may use.",
+    )
 
     # --- logging -------------------------------------------------------------------------------
     log_level: str = "INFO"

@@ -3,11 +3,18 @@
 A registry per app (not the global default) so tests and benchmarks can build many apps in one
 process without "duplicated timeseries" errors, and ``/metrics`` shows exactly this app's numbers.
 Route labels are route *templates*, never raw paths: bounded cardinality, no ids in labels.
+
+Served by several uvicorn workers, ``chatstate api`` sets ``PROMETHEUS_MULTIPROC_DIR`` before they
+start: each process then records into files there and ``/metrics``, whichever worker answers it,
+adds up every worker's (prometheus_client's multiprocess mode; counters and histograms only).
 """
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ["Metrics"]
 
@@ -42,4 +49,8 @@ class Metrics:
         )
 
     def render(self) -> bytes:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            every_worker = CollectorRegistry()
+            MultiProcessCollector(every_worker)  # type: ignore[no-untyped-call]
+            return generate_latest(every_worker)
         return generate_latest(self.registry)

@@ -101,21 +101,22 @@ INSERT INTO sessions (persistent_session_id, status, version, customer_id_hashed
                       previous_session_id, last_interaction_at, expires_at, created_at, updated_at)
 VALUES ($1, 'idle', 0, $2, $3, $4, $5, $4, $4)
 """
+# One round trip: the conversations ride along as an array of anonymous records, which asyncpg
+# decodes into typed tuples (uuid, timestamptz, ...) in the column order below.
 _SESSION = """
 SELECT s.persistent_session_id, s.status, s.previous_session_id, s.current_conversation_id,
-       s.latest_snapshot, s.latest_snapshot_at, s.last_interaction_at, s.expires_at
+       s.latest_snapshot, s.latest_snapshot_at, s.last_interaction_at, s.expires_at,
+       ARRAY(SELECT ROW(c.conversation_id, c.state, c.media_type, c.started_at, c.ended_at,
+                        c.disconnect_type, c.resumed_from_conversation_id, c.first_seen_at)
+             FROM session_conversations c
+             WHERE c.persistent_session_id = s.persistent_session_id
+             ORDER BY c.first_seen_at, c.conversation_id) AS conversations
 FROM sessions s
 WHERE s.persistent_session_id = $1
   AND (s.customer_id_hashed = $2
        OR EXISTS (SELECT 1 FROM issued_sessions i
                   WHERE i.persistent_session_id = s.persistent_session_id
                     AND i.customer_id_hashed = $2))
-"""
-_CONVERSATIONS = """
-SELECT conversation_id, state, media_type, started_at, ended_at, disconnect_type,
-       resumed_from_conversation_id, first_seen_at
-FROM session_conversations WHERE persistent_session_id = $1
-ORDER BY first_seen_at, conversation_id
 """
 
 
@@ -157,11 +158,9 @@ class PgSessionStore:
         return IssueResult(psid, SessionStatus.IDLE, True, previous, now, expires_at)
 
     async def session_for(self, psid: uuid.UUID, customer_id_hashed: str) -> SessionView | None:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(_SESSION, psid, customer_id_hashed)
-            if row is None:
-                return None
-            convs = await conn.fetch(_CONVERSATIONS, psid)
+        row = await self._pool.fetchrow(_SESSION, psid, customer_id_hashed)
+        if row is None:
+            return None
         return SessionView(
             persistent_session_id=row["persistent_session_id"],
             status=SessionStatus(row["status"]),
@@ -171,7 +170,7 @@ class PgSessionStore:
             latest_snapshot_at=row["latest_snapshot_at"],
             last_interaction_at=row["last_interaction_at"],
             expires_at=row["expires_at"],
-            conversations=[ConversationView(**dict(c)) for c in convs],
+            conversations=[ConversationView(*c) for c in row["conversations"]],
         )
 
     async def ping(self) -> bool:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import tempfile
 
 import typer
 
@@ -21,21 +24,38 @@ def serve(
     ctx: typer.Context,
     host: str | None = typer.Option(None, help="Listen address (default: CHATSTATE_API_HOST)."),
     port: int | None = typer.Option(None, help="Listen port (default: CHATSTATE_API_PORT)."),
+    workers: int | None = typer.Option(
+        None, min=1, help="Processes (default: CHATSTATE_API_WORKERS)."),
 ) -> None:
     """Serve the API with uvicorn (no sub-command), until interrupted."""
     if ctx.invoked_subcommand is not None:
         return
     import uvicorn
 
-    from processor.api import create_app
     from processor.devstack.resolve import endpoints
 
     settings = load_settings()
     ep = endpoints(settings)
-    api = create_app(settings, kafka_bootstrap=ep.kafka_bootstrap, database_url=ep.database_url)
+    # Each worker process builds its own app from the environment: resolve the servers once,
+    # here, so every worker talks to the same ones.
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = ep.kafka_bootstrap
+    os.environ["DATABASE_URL"] = ep.database_url
+    processes = workers or settings.api_workers
+    metrics_dir = None
+    if processes > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # /metrics adds up every worker's numbers from files here; a fresh, empty one per start.
+        metrics_dir = tempfile.mkdtemp(prefix="chatstate-api-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # uvloop + httptools: the API's hot path is the event loop and HTTP parsing (2x /healthz).
     # uvicorn's own access log is off: ours has route templates, metrics and no query strings.
-    uvicorn.run(api, host=host or settings.api_host, port=port or settings.api_port,
-                access_log=False, log_config=None, server_header=False)
+    try:
+        uvicorn.run("processor.api.app:served_app", factory=True, workers=processes,
+                    loop="uvloop", http="httptools",
+                    host=host or settings.api_host, port=port or settings.api_port,
+                    access_log=False, log_config=None, server_header=False)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command()
