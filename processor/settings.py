@@ -110,9 +110,9 @@ class Settings(BaseSettings):
         "inside the 5 s a Genesys data action is given.",
     )
     api_db_pool_max: int = Field(
-        default=20,
-        description="PostgreSQL connections per API process. Keep it near the requests one process "
-        "has in flight: requests queued for a connection are served out of order (a long tail).",
+        default=10,
+        description="PostgreSQL connections per API process; requests beyond it wait their turn "
+        "in arrival order.",
     )
     api_workers: int = Field(
         default=2, ge=1,
