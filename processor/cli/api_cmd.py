@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 
 import typer
 
@@ -30,8 +28,7 @@ def serve(
     """Serve the API with uvicorn (no sub-command), until interrupted."""
     if ctx.invoked_subcommand is not None:
         return
-    import uvicorn
-
+    from processor.api.serve import serve as serve_api
     from processor.devstack.resolve import endpoints
 
     settings = load_settings()
@@ -40,22 +37,10 @@ def serve(
     # here, so every worker talks to the same ones.
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = ep.kafka_bootstrap
     os.environ["DATABASE_URL"] = ep.database_url
-    processes = workers or settings.api_workers
-    metrics_dir = None
-    if processes > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # /metrics adds up every worker's numbers from files here; a fresh, empty one per start.
-        metrics_dir = tempfile.mkdtemp(prefix="chatstate-api-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    # uvloop + httptools: the API's hot path is the event loop and HTTP parsing (2x /healthz).
-    # uvicorn's own access log is off: ours has route templates, metrics and no query strings.
-    try:
-        uvicorn.run("processor.api.app:served_app", factory=True, workers=processes,
-                    loop="uvloop", http="httptools",
-                    host=host or settings.api_host, port=port or settings.api_port,
-                    access_log=False, log_config=None, server_header=False)
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+    status = serve_api(host or settings.api_host, port or settings.api_port,
+                       workers or settings.api_workers)
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,10 +57,11 @@ def api_process_env(env: StackSlice) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def served_api(env: StackSlice, tmp_path: Path) -> Iterator[ServedApi]:
+@contextmanager
+def api_process(env: StackSlice, log_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``chatstate api`` started and ready (its process and base URL); stopped afterwards."""
     port = free_port()
-    log = (tmp_path / "api.log").open("wb")
+    log = log_path.open("wb")
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "chatstate"), "api", "--host", "127.0.0.1",
          "--port", str(port)],
@@ -79,12 +81,19 @@ def served_api(env: StackSlice, tmp_path: Path) -> Iterator[ServedApi]:
             if time.monotonic() > deadline:
                 raise AssertionError("chatstate api did not become ready within 30 s")
             time.sleep(0.2)
-        yield ServedApi(base, env)
+        yield proc, base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         log.close()
+
+
+@pytest.fixture
+def served_api(env: StackSlice, tmp_path: Path) -> Iterator[ServedApi]:
+    with api_process(env, tmp_path / "api.log") as (_, base):
+        yield ServedApi(base, env)

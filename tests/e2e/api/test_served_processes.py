@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+import signal
+import time
+from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
-from tests.e2e.api.conftest import ServedApi
+from tests.e2e.api.conftest import ServedApi, api_process
+from tests.integration.api.support import StackSlice
 
 pytestmark = pytest.mark.e2e
 
@@ -31,3 +36,37 @@ def test_a_token_from_one_worker_is_accepted_by_every_worker(served_api: ServedA
         r = httpx.post(f"{served_api.base_url}/v1/chat-state/persist",
                        headers={"Authorization": f"Bearer {token}"}, json={})
         assert r.status_code == 422  # past authentication: the empty body is what is refused
+
+
+def _workers(supervisor_pid: int) -> list[psutil.Process]:
+    """The API's worker processes (multiprocessing also starts a resource tracker)."""
+    return [p for p in psutil.Process(supervisor_pid).children()
+            if "spawn_main" in " ".join(p.cmdline())]
+
+
+def _wait_gone(procs: list[psutil.Process], within_s: float) -> list[psutil.Process]:
+    _, alive = psutil.wait_procs(procs, timeout=within_s)
+    return alive
+
+
+def test_a_worker_that_dies_stops_the_api_with_a_failure_status(
+    env: StackSlice, tmp_path: Path
+) -> None:
+    with api_process(env, tmp_path / "api.log") as (proc, _):
+        workers = _workers(proc.pid)
+        assert len(workers) == 2
+        workers[0].send_signal(signal.SIGKILL)
+        assert proc.wait(20) == 1  # the service manager sees a failure and restarts the API
+        assert _wait_gone(workers, 5) == [], "a worker outlived the API"
+
+
+def test_workers_stop_when_their_supervisor_is_killed(env: StackSlice, tmp_path: Path) -> None:
+    with api_process(env, tmp_path / "api.log") as (proc, base):
+        workers = _workers(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(5)
+        assert _wait_gone(workers, 10) == [], "workers kept the port after the supervisor died"
+        started = time.monotonic()
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{base}/healthz", timeout=2)
+        assert time.monotonic() - started < 5
