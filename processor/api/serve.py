@@ -46,34 +46,38 @@ def _listen(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     return sock
 
 
-def _follow_the_supervisor() -> None:
+def _follow_the_supervisor(supervisor: int) -> None:
     """A worker's signals come from the supervisor alone, and it stops when the supervisor is
     gone: out of the terminal's process group (one Ctrl-C is one graceful SIGTERM, not a second
     signal that makes uvicorn skip the lifespan shutdown), and watching its parent's pid (a
-    SIGKILLed supervisor must not leave workers holding the port)."""
+    SIGKILLed supervisor must not leave workers holding the port).
+
+    The supervisor's pid comes from the supervisor itself: a worker still importing when the
+    supervisor was killed has already been re-parented, and ``getppid()`` read here would name
+    its new parent and never change."""
     os.setpgrp()
-    parent = os.getppid()
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == supervisor:
             time.sleep(1)
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
 
 
-def _run_one(host: str, port: int, reuse_port: bool) -> None:
+def _run_one(host: str, port: int, supervisor: int | None) -> None:
     """One API process: uvicorn on uvloop + httptools (the hot path is the event loop and HTTP
     parsing: /healthz went from 1,858 to 3,515 req/s on one process). uvicorn's own access log
     is off: ours has route templates, metrics and no query strings."""
     import uvicorn
 
-    if reuse_port:
-        _follow_the_supervisor()
+    if supervisor is not None:
+        _follow_the_supervisor(supervisor)
 
     config = uvicorn.Config(_APP, factory=True, loop="uvloop", http="httptools",
                             access_log=False, log_config=None, server_header=False)
-    uvicorn.Server(config).run(sockets=[_listen(host, port, reuse_port=reuse_port)])
+    sock = _listen(host, port, reuse_port=supervisor is not None)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def serve(host: str, port: int, workers: int) -> int:
@@ -83,7 +87,7 @@ def serve(host: str, port: int, workers: int) -> int:
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     if workers == 1:
-        _run_one(host, port, reuse_port=False)
+        _run_one(host, port, supervisor=None)
         return 0
     metrics_dir = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -91,8 +95,8 @@ def serve(host: str, port: int, workers: int) -> int:
         metrics_dir = tempfile.mkdtemp(prefix="chatstate-api-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     spawn = multiprocessing.get_context("spawn")
-    procs = [spawn.Process(target=_run_one, args=(host, port, True), name=f"chatstate-api-{i}")
-             for i in range(workers)]
+    procs = [spawn.Process(target=_run_one, args=(host, port, os.getpid()),
+                           name=f"chatstate-api-{i}") for i in range(workers)]
     stopping = False
 
     def stop(signum: int, _frame: FrameType | None) -> None:

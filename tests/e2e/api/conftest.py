@@ -58,8 +58,11 @@ def api_process_env(env: StackSlice) -> dict[str, str]:
 
 
 @contextmanager
-def api_process(env: StackSlice, log_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``chatstate api`` started and ready (its process and base URL); stopped afterwards."""
+def api_process(
+    env: StackSlice, log_path: Path, *, wait_ready: bool = True
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``chatstate api`` started and (unless told not to wait) ready: its process and base URL;
+    stopped afterwards."""
     port = free_port()
     log = log_path.open("wb")
     proc = subprocess.Popen(
@@ -70,7 +73,7 @@ def api_process(env: StackSlice, log_path: Path) -> Iterator[tuple[subprocess.Po
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while True:
+        while wait_ready:
             if proc.poll() is not None:
                 raise AssertionError(f"chatstate api exited with {proc.returncode}; see {log.name}")
             try:

@@ -70,3 +70,18 @@ def test_workers_stop_when_their_supervisor_is_killed(env: StackSlice, tmp_path:
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{base}/healthz", timeout=2)
         assert time.monotonic() - started < 5
+
+
+def test_workers_still_starting_stop_when_their_supervisor_is_killed(
+    env: StackSlice, tmp_path: Path
+) -> None:
+    # Killed while its workers are still importing: they are re-parented before they could
+    # note who their supervisor was, and must still notice it is gone.
+    with api_process(env, tmp_path / "api.log", wait_ready=False) as (proc, _):
+        deadline = time.monotonic() + 20
+        while len(workers := _workers(proc.pid)) < 2:
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(5)
+        assert _wait_gone(workers, 20) == [], "a worker outlived its killed supervisor"
