@@ -26,41 +26,37 @@ class Publisher:
         self.producer = producer
         self.dlq_topic = dlq_topic
 
-    async def publish(self, records: Sequence[OutboxRecord]) -> None:
-        """Produce committed outbox records, wait for Kafka's acks, then forget them."""
-        if not records:
-            return
+    async def produce(self, records: Sequence[OutboxRecord]) -> None:
+        """Produce committed outbox records and wait for Kafka's acks (Kafka only: the caller
+        retries Kafka and database failures each in their own way)."""
         futures = [await self.producer.send(r.topic, r.value, key=r.key) for r in records]
         await asyncio.gather(*futures)
+
+    async def forget(self, records: Sequence[OutboxRecord]) -> None:
+        """Delete outbox rows Kafka acknowledged."""
         await self.pool.execute(
             "DELETE FROM outbox WHERE outbox_id = ANY($1::bigint[])",
             [r.outbox_id for r in records],
         )
 
-    async def sweep(self, older_than_s: float = 10.0, limit: int = 2000) -> int:
-        """Publish outbox rows a crashed worker left behind (locked rows are someone's now)."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                """SELECT outbox_id, topic, key, value FROM outbox
-                   WHERE created_at < clock_timestamp() - make_interval(secs => $1)
-                   ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED""",
-                older_than_s,
-                limit,
-            )
-            if not rows:
-                return 0
-            futures = [
-                await self.producer.send(
-                    r["topic"], bytes(r["value"]), key=bytes(r["key"]) if r["key"] else None
-                )
-                for r in rows
-            ]
-            await asyncio.gather(*futures)
-            await conn.execute(
-                "DELETE FROM outbox WHERE outbox_id = ANY($1::bigint[])",
-                [r["outbox_id"] for r in rows],
-            )
-            return len(rows)
+    async def left_behind(
+        self, older_than_s: float = 10.0, limit: int = 2000
+    ) -> list[OutboxRecord]:
+        """Outbox rows older than a live worker needs to publish them: a crashed worker's.
+        No lock: two sweepers during a leader change may both send a row, which consumers
+        dedupe, as they do a re-send after a crash."""
+        rows = await self.pool.fetch(
+            """SELECT outbox_id, topic, key, value FROM outbox
+               WHERE created_at < clock_timestamp() - make_interval(secs => $1)
+               ORDER BY outbox_id LIMIT $2""",
+            older_than_s,
+            limit,
+        )
+        return [
+            OutboxRecord(r["outbox_id"], r["topic"], bytes(r["key"]) if r["key"] else None,
+                         bytes(r["value"]))
+            for r in rows
+        ]
 
     async def dead_letter(self, key: bytes | None, value: bytes, info: DeadLetterInfo) -> None:
         """The original key and bytes, untouched; headers say where from, which stage, why."""

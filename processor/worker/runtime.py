@@ -331,11 +331,26 @@ class Runtime:
             await self.dead_letter(
                 i.key, i.value, i.topic, i.partition, i.offset, "apply", dead.reason, dead.detail
             )
-        await self.kafka(partial(self._publish, outcome.outbox))
+        await self.publish(outcome.outbox)
         return outcome
 
-    async def _publish(self, records: Sequence[OutboxRecord]) -> None:
-        await self.publisher.publish(records)
+    async def publish(self, records: Sequence[OutboxRecord]) -> None:
+        """Produce committed outbox records, then forget them. Kafka and the database each
+        fail in their own loop, so an outage is seen for what it is (a database one raises
+        ``persistence_degraded``; a Kafka one replaces the producer)."""
+        if not records:
+            return
+        await self.kafka(lambda: self.publisher.produce(records))  # the current producer
+        await self._retrying(lambda: self.publisher.forget(records))
+
+    async def sweep_outbox(self) -> int:
+        """Publish what a crashed worker committed but never sent. Part of a scan: a database
+        error skips the round (rows sent but not forgotten are sent again, and deduped)."""
+        records = await self.publisher.left_behind()
+        if records:
+            await self.kafka(lambda: self.publisher.produce(records))
+            await self.publisher.forget(records)
+        return len(records)
 
     async def _apply_with_retry(self, items: Sequence[BatchItem]) -> BatchOutcome:
         store = self.store
@@ -436,7 +451,7 @@ class Runtime:
                 )
 
         records = await self._retrying(write)
-        await self.kafka(partial(self._publish, records))
+        await self.publish(records)
 
     async def dead_letter(
         self,

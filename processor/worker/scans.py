@@ -27,7 +27,7 @@ async def run_scans(rt: Runtime) -> dict[str, int]:
         "orphaned": await _orphans(rt, now),
         "unmapped": await _unmapped(rt, now),
         "released": await _release_parked(rt),
-        "outbox": await rt.kafka(lambda: rt.publisher.sweep()),  # a fresh producer per try
+        "outbox": await rt.sweep_outbox(),
     }
     if any(counts.values()):
         log.info("scans", **counts)

@@ -7,6 +7,8 @@ import asyncio
 import json
 import shutil
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from processor.devstack.postgres import PostgresNode
 from processor.devstack.state import PostgresState
 from processor.migrate import migrate
 from processor.settings import Settings
+from processor.sink import OutboxRecord
+from processor.worker.runtime import Runtime
 from schemas.alerts import Alert, AlertType
 from schemas.dlq import DeadLetterInfo
 from tests.conftest import StackSlice
@@ -37,20 +41,38 @@ from tests.integration.worker.traffic import stories
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.mark.skipif(
+needs_pg_binaries = pytest.mark.skipif(
     shutil.which("java") is None and not Path("/usr/lib/postgresql").exists(),
     reason="needs the PostgreSQL server binaries for a private server",
 )
+
+
+@asynccontextmanager
+async def private_postgres() -> AsyncIterator[tuple[PostgresNode, list[PostgresState]]]:
+    """A migrated PostgreSQL of the test's own, so stopping it disturbs no other test. The
+    state lives in a one-item list: a restart replaces it."""
+    state = Path(f"/tmp/chatstate-pgdown-{uuid.uuid4().hex[:8]}")  # noqa: S108
+    node = PostgresNode(Settings(state_dir=state))
+    pg = [await asyncio.to_thread(node.start, PostgresState())]
+    try:
+        await migrate(node.url(pg[0]))
+        yield node, pg
+    finally:
+        await asyncio.to_thread(node.stop, pg[0])
+        shutil.rmtree(state, ignore_errors=True)
+
+
+async def _degraded_alerts(env: StackSlice) -> list[Alert]:
+    alerts = [Alert.model_validate_json(r.value) for r in await read_topic(env, "chat.alerts")]
+    return [a for a in alerts if a.type is AlertType.PERSISTENCE_DEGRADED]
+
+
+@needs_pg_binaries
 async def test_postgres_down_for_20s_loses_nothing_and_alerts_once(
     env: StackSlice, tmp_path: Path
 ) -> None:
-    # A PostgreSQL of this test's own, so stopping it disturbs no other test.
-    state = Path(f"/tmp/chatstate-pgdown-{uuid.uuid4().hex[:8]}")  # noqa: S108
-    node = PostgresNode(Settings(state_dir=state))
-    pg = await asyncio.to_thread(node.start, PostgresState())
-    try:
-        await migrate(node.url(pg))
-        private = StackSlice(env.kafka_bootstrap, node.url(pg), env.topic_prefix, env.catalog)
+    async with private_postgres() as (node, pg):
+        private = StackSlice(env.kafka_bootstrap, node.url(pg[0]), env.topic_prefix, env.catalog)
         app_id = f"w-{uuid.uuid4().hex[:6]}"
         worker = Worker(private, tmp_path / "w.log", app_id).start()
         traffic = stories(150, seed=4, start=datetime.now(UTC) - timedelta(hours=1))
@@ -60,22 +82,49 @@ async def test_postgres_down_for_20s_loses_nothing_and_alerts_once(
                 await eventually(
                     lambda: _has_sessions(private), what="first sessions", worker=worker
                 )
-                await asyncio.to_thread(node.stop, pg)
+                await asyncio.to_thread(node.stop, pg[0])
                 await feed.many(traffic[300:])  # keeps arriving while the database is down
                 await asyncio.sleep(20)
                 assert worker.alive(), "the worker waits; it does not crash"
-                pg = await asyncio.to_thread(node.start, pg)
+                pg[0] = await asyncio.to_thread(node.start, pg[0])
             await settled(private, app_id, worker, timeout=180)
         finally:
             worker.stop()
         await assert_db_equals_replay(private)
         assert len(await db_sessions(private)) == 150
-        alerts = [Alert.model_validate_json(r.value) for r in await read_topic(env, "chat.alerts")]
-        degraded = [a for a in alerts if a.type is AlertType.PERSISTENCE_DEGRADED]
+        degraded = await _degraded_alerts(env)
         assert len(degraded) == 1, [a.dedup_key for a in degraded]
-    finally:
-        await asyncio.to_thread(node.stop, pg)
-        shutil.rmtree(state, ignore_errors=True)
+
+
+@needs_pg_binaries
+async def test_a_database_outage_while_publishing_the_outbox_alerts_and_forgets_nothing(
+    env: StackSlice,
+) -> None:
+    # The outbox is produced to Kafka, then deleted from PostgreSQL: a database that is gone
+    # at the delete is a database outage (alerted, waited for), not a Kafka failure.
+    async with private_postgres() as (node, pg):
+        rt = Runtime(env.settings(app_id=f"w-{uuid.uuid4().hex[:6]}"), env.kafka_bootstrap,
+                     node.url(pg[0]))
+        await rt.start()
+        try:
+            topic = env.topic("chat.sessions")
+            ids = [await rt.pool.fetchval(
+                "INSERT INTO outbox (topic, key, value) VALUES ($1, $2, $3) RETURNING outbox_id",
+                topic, f"k{i}".encode(), b"{}") for i in range(3)]
+            records = [OutboxRecord(i, topic, f"k{n}".encode(), b"{}") for n, i in enumerate(ids)]
+            await asyncio.to_thread(node.stop, pg[0])
+            publishing = asyncio.create_task(rt.publish(records))
+            degraded = await eventually(lambda: _degraded_alerts(env), timeout=60,
+                                        what="a persistence_degraded alert")
+            assert len(degraded) == 1
+            assert not publishing.done(), "waits for the database instead of giving up"
+            pg[0] = await asyncio.to_thread(node.start, pg[0])
+            await asyncio.wait_for(publishing, 60)
+            assert await rt.pool.fetchval("SELECT count(*) FROM outbox") == 0
+        finally:
+            await rt.stop()
+        sent = [r.key for r in await read_topic(env, "chat.sessions")]
+        assert sorted(sent) == [b"k0", b"k1", b"k2"]
 
 
 async def _has_sessions(env: StackSlice) -> bool:
