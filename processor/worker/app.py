@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 
 from processor.logs import get_logger
 from processor.settings import Settings
@@ -100,11 +101,13 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
     @app.timer(interval=settings.scan_interval_s, on_leader=True)  # type: ignore[untyped-decorator]
     async def scans() -> None:
         # An exception escaping a Faust timer crashes the whole worker; a scan is periodic,
-        # so a round that meets an unavailable database is logged and skipped.
+        # so a round that meets an unavailable database or broker is logged and skipped.
         try:
             await run_scans(rt)
         except TRANSIENT as exc:
             log.warning("scan skipped: database unavailable", error=type(exc).__name__)
+        except KafkaError as exc:
+            log.warning("scan skipped: Kafka unavailable", error=type(exc).__name__)
         except Exception:
             # A scan bug must not stop the stream; it is logged loudly and retried next round.
             log.exception("scan failed")

@@ -100,7 +100,11 @@ class Runtime:
                 producer = make_producer(
                     self.kafka_bootstrap, linger_ms=10, max_batch_size=256 * 1024
                 )
-                await producer.start()
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()  # a half-started client still holds connections
+                    raise
                 self._producer = producer
             if self._pool is None:
                 self._pool = await self._retrying(
