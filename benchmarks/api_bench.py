@@ -43,12 +43,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from processor.bench.space import create_space, drop_space
 from processor.db import init_connection
 from processor.devstack.resolve import endpoints
-from processor.migrate import migrate
 from processor.settings import Settings
-from processor.topics import Catalog
-from processor.topics import apply as apply_topics
 
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret-synthetic"
 
@@ -110,6 +108,8 @@ class Result:
     max_ms: float
     non2xx: int
     socket_errors: int
+    busy_pct: float = float("nan")  # the machine's CPU while this endpoint was measured
+    steal_pct: float = float("nan")
 
     @property
     def rps(self) -> float:
@@ -171,19 +171,13 @@ async def main(seconds: float, connections: int, workers: int | None, sessions: 
         sys.exit("api_bench: wrk is not installed (apt-get install wrk, or make bench-api)")
     settings = Settings()
     ep = endpoints(settings)
-    run = uuid.uuid4().hex[:8]
-    db_name, prefix = f"bench_{run}", f"bench{run}."
-    admin = await asyncpg.connect(ep.database_url)
-    await admin.execute(f'CREATE DATABASE "{db_name}"')
-    db_url = ep.database_url.rpartition("/")[0] + "/" + db_name
-    await migrate(db_url)
-    catalog = Catalog.load(settings.topics_file, prefix)
-    await apply_topics(catalog, ep.kafka_bootstrap)
+    space = await create_space(ep.kafka_bootstrap, ep.database_url, label="apibench")
+    db_url = space.database_url
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": ep.kafka_bootstrap, "DATABASE_URL": db_url,
-           "CHATSTATE_TOPIC_PREFIX": prefix, "CHATSTATE_LOG_FORMAT": "json",
+           "CHATSTATE_TOPIC_PREFIX": space.prefix, "CHATSTATE_LOG_FORMAT": "json",
            "CHATSTATE_OAUTH_CLIENTS": json.dumps(
                {CLIENT_ID: hashlib.sha256(CLIENT_SECRET.encode()).hexdigest()})}
     command = [str(Path(sys.executable).parent / "chatstate"), "api", "--port", str(port)]
@@ -226,37 +220,81 @@ async def main(seconds: float, connections: int, workers: int | None, sessions: 
             url = base + ("/healthz" if stem == "healthz" else "")
             # wrk blocks this coroutine on purpose: nothing else runs meanwhile.
             _wrk(url, script, max(3.0, seconds / 3), connections)  # warm-up
+            before = _cpu_ticks()
             result = _wrk(url, script, seconds, connections)
             result.name = name
+            result.busy_pct, result.steal_pct = _cpu_share(before, _cpu_ticks())
             results.append(result)
     finally:
         server.terminate()
         server.wait(15)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        await admin.close()
-        from aiokafka.admin import AIOKafkaAdminClient
-
-        kadmin = AIOKafkaAdminClient(bootstrap_servers=ep.kafka_bootstrap)
-        await kadmin.start()
-        await kadmin.delete_topics([s.name for s in catalog.topics.values()])
-        await kadmin.close()
+        await drop_space(space)
 
     print(f"\nwrk, {connections} connections (closed loop), {seconds:.0f} s per endpoint after a "
           f"warm-up; {served_by} API process(es); {sessions} sessions; {os.cpu_count()} CPUs "
           f"shared with Kafka, PostgreSQL and wrk; {time.strftime('%Y-%m-%d %H:%M')}; "
           f"server log {log.name}\n")
     print(f"| {'endpoint':<31} | {'req/s':>6} | {'p50 ms':>6} | {'p90 ms':>6} | {'p99 ms':>6} "
-          f"| {'max ms':>6} | {'non-2xx':>7} |")
-    print(f"|{'-' * 33}|{'-' * 7}:|{'-' * 7}:|{'-' * 7}:|{'-' * 7}:|{'-' * 7}:|{'-' * 8}:|")
+          f"| {'max ms':>6} | {'non-2xx':>7} | {'CPU %':>5} | {'steal %':>7} |")
+    print(f"|{'-' * 33}|{'-' * 7}:|{'-' * 7}:|{'-' * 7}:|{'-' * 7}:|{'-' * 7}:|{'-' * 8}:"
+          f"|{'-' * 6}:|{'-' * 8}:|")
     for r in results:
         print(f"| {r.name:<31} | {r.rps:>6.0f} | {r.p50_ms:>6.1f} | {r.p90_ms:>6.1f} "
-              f"| {r.p99_ms:>6.1f} | {r.max_ms:>6.1f} | {r.non2xx + r.socket_errors:>7} |")
+              f"| {r.p99_ms:>6.1f} | {r.max_ms:>6.1f} | {r.non2xx + r.socket_errors:>7} "
+              f"| {r.busy_pct:>5.0f} | {r.steal_pct:>7.1f} |")
     ref = results[0]
     print()
     for r in results[1:]:
         print(f"{r.name}: {r.rps / ref.rps:.2f}x the reference's requests/s, "
               f"p99 {r.p99_ms / ref.p99_ms:.1f}x its p99; goal p99 < 50 ms: "
               f"{'met' if r.p99_ms < 50 else 'MISSED'}")
+    print("(CPU %: the whole machine's, all processes; steal %: CPU time the hypervisor took)")
+    out = _report(results, {"connections": connections, "apiProcesses": served_by,
+                            "sessions": sessions, "secondsPerEndpoint": seconds,
+                            "cpus": os.cpu_count(), "serverLog": log.name})
+    print(f"report: {out}")
+
+
+def _cpu_ticks() -> list[int]:
+    """The machine's CPU time so far (user nice system idle iowait irq softirq steal), in
+    ticks, from /proc/stat; empty where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(v) for v in f.readline().split()[1:9]]
+    except OSError:
+        return []
+
+
+def _cpu_share(before: list[int], after: list[int]) -> tuple[float, float]:
+    """Busy and stolen shares of the machine's CPU time between two readings, in percent. The
+    machine is a shared VM: steal says how much of a slow run was the host's doing."""
+    if len(before) < 8 or len(after) < 8:
+        return float("nan"), float("nan")
+    d = [a - b for a, b in zip(after, before, strict=True)]
+    total = sum(d) or 1
+    idle = d[3] + d[4]
+    return 100 * (total - idle - d[7]) / total, 100 * d[7] / total
+
+
+def _report(results: list[Result], config: dict[str, object]) -> Path:
+    out_dir = Path("results") / f"api-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ref = results[0]
+    report = {
+        "kind": "api", "at": datetime.now(UTC).isoformat(), "config": config,
+        "command": sys.argv, "goal": "p99 < 50 ms for persist and context",
+        "results": [{
+            "endpoint": r.name, "requests": r.requests, "seconds": round(r.seconds, 3),
+            "requestsPerS": round(r.rps, 1), "p50Ms": r.p50_ms, "p90Ms": r.p90_ms,
+            "p99Ms": r.p99_ms, "maxMs": r.max_ms, "non2xx": r.non2xx + r.socket_errors,
+            "machineCpuBusyPct": round(r.busy_pct, 1), "machineCpuStealPct": round(r.steal_pct, 1),
+            **({} if r is ref else {"rpsVsReference": round(r.rps / ref.rps, 3),
+                                    "p99VsReference": round(r.p99_ms / ref.p99_ms, 3),
+                                    "goalMet": r.p99_ms < 50}),
+        } for r in results],
+    }
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return out_dir / "report.json"
 
 
 if __name__ == "__main__":
