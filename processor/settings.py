@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         description="Longest wait to fill a batch; under load batches fill first (latency floor).",
     )
     scan_interval_s: float = 30.0
+    kafka_write_timeout_s: float = Field(
+        default=30.0,
+        description="Longest wait for Kafka to acknowledge one write before it is retried on a "
+        "new producer (an idempotent producer otherwise retries a batch forever).",
+    )
     web_port: int = 6066
 
     # --- the HTTP API --------------------------------------------------------------------------

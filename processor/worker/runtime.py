@@ -89,6 +89,7 @@ class Runtime:
         self.parked_here: set[uuid.UUID] = set()
         self._pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._retiring: set[asyncio.Task[None]] = set()  # replaced producers, still flushing
         self._lock = asyncio.Lock()
         self.degraded_since: float | None = None
 
@@ -114,6 +115,8 @@ class Runtime:
                 )
 
     async def stop(self) -> None:
+        for task in list(self._retiring):
+            task.cancel()
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -275,30 +278,48 @@ class Runtime:
 
         After a broker restart aiokafka's idempotent producer can be left broken for good
         (OutOfOrderSequenceNumber is fatal to a producer, as in Kafka's own client), so a failed
-        write replaces the producer before the retry. A repeat of what did get through before the
-        failure is harmless: downstream, the same update or record twice is a no-op."""
+        write replaces the producer before the retry. An idempotent producer also never expires a
+        batch while it still knows a leader, so a write can wait on a dead broker forever: each
+        attempt is bounded by ``kafka_write_timeout_s`` and then counts as failed. Both stages and
+        the scans share the producer: only the producer the failed attempt used is replaced (a
+        second failure on it finds it replaced already), and the replaced one flushes and stops
+        in the background, so the other writers' records in flight on it still get through. A
+        repeat of what did get through is harmless: downstream, the same update or record twice
+        is a no-op."""
         delay = 0.2
         while True:
+            used: AIOKafkaProducer | None = None
             try:
                 if self._producer is None:
                     await self.start()
-                return await op()
-            except (KafkaError, OSError) as exc:
+                used = self._producer
+                return await asyncio.wait_for(op(), self.settings.kafka_write_timeout_s)
+            except (KafkaError, OSError) as exc:  # TimeoutError is an OSError
                 log.warning(
                     "Kafka write failed; replacing the producer and retrying",
                     error=type(exc).__name__,
                     retry_in_s=round(delay, 2),
                 )
-                await self._replace_producer()
+                self._replace_producer(used)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _replace_producer(self) -> None:
-        """Drop the producer; the next ``kafka()`` attempt starts a new one."""
-        old, self._producer = self._producer, None
-        if old is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(old.stop(), 5)
+    def _replace_producer(self, failed: AIOKafkaProducer | None) -> None:
+        """Drop the producer a write failed on, unless it was replaced already; the next
+        ``kafka()`` attempt starts a new one."""
+        if failed is None or self._producer is not failed:
+            return
+        self._producer = None
+        task = asyncio.get_running_loop().create_task(self._retire(failed))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _retire(self, producer: AIOKafkaProducer) -> None:
+        """Flush and stop a replaced producer. ``stop()`` waits for what is in flight, which
+        needs the broker back; it gets minutes, not seconds: a ``stop()`` cut short leaves the
+        producer's sender behind and the records in flight on it undelivered."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(producer.stop(), 300)
 
     # -- stage 2 -------------------------------------------------------------------------------
 
