@@ -165,13 +165,19 @@ async def run_chaos(
                     stack_restart, "postgres"))
                 # Producing pauses around the broker restart: the simulator is the bridge here,
                 # and a bridge that cannot reach Kafka buffers; the worker is what is under test.
+                # The bridge resumes as soon as the broker is back, inside the fault, so the
+                # recovery window has traffic to show progress on (resumed after the window,
+                # a worker that had drained its backlog showed none and timed out at 120 s).
                 stop.set()
                 await producing
                 stop.clear()
-                await fault("restart Kafka broker", lambda: asyncio.to_thread(
-                    stack_restart, "kafka"))
-                await asyncio.sleep(1.0)
-                producing = asyncio.create_task(stream())
+
+                async def restart_broker() -> None:
+                    nonlocal producing
+                    await asyncio.to_thread(stack_restart, "kafka")
+                    producing = asyncio.create_task(stream())
+
+                await fault("restart Kafka broker", restart_broker)
         await asyncio.sleep(cfg.gap_s)
         stop.set()
         await producing
