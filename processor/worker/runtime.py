@@ -89,7 +89,6 @@ class Runtime:
         self.parked_here: set[uuid.UUID] = set()
         self._pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
-        self._retiring: set[asyncio.Task[None]] = set()  # replaced producers, still flushing
         self._lock = asyncio.Lock()
         self.degraded_since: float | None = None
 
@@ -115,8 +114,6 @@ class Runtime:
                 )
 
     async def stop(self) -> None:
-        for task in list(self._retiring):
-            task.cancel()
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -280,12 +277,12 @@ class Runtime:
         (OutOfOrderSequenceNumber is fatal to a producer, as in Kafka's own client), so a failed
         write replaces the producer before the retry. An idempotent producer also never expires a
         batch while it still knows a leader, so a write can wait on a dead broker forever: each
-        attempt is bounded by ``kafka_write_timeout_s`` and then counts as failed. Both stages and
-        the scans share the producer: only the producer the failed attempt used is replaced (a
-        second failure on it finds it replaced already), and the replaced one flushes and stops
-        in the background, so the other writers' records in flight on it still get through. A
-        repeat of what did get through is harmless: downstream, the same update or record twice
-        is a no-op."""
+        attempt is bounded by ``kafka_write_timeout_s`` and then counts as failed: a writer whose
+        records were in flight on a producer that another writer replaced is not left waiting on
+        it for good. Both stages and the scans share the producer: only the producer the failed
+        attempt used is replaced (a second failure on it finds it replaced already). A repeat of
+        what did get through is harmless: downstream, the same update or record twice is a
+        no-op."""
         delay = 0.2
         while True:
             used: AIOKafkaProducer | None = None
@@ -300,26 +297,20 @@ class Runtime:
                     error=type(exc).__name__,
                     retry_in_s=round(delay, 2),
                 )
-                self._replace_producer(used)
+                await self._replace_producer(used)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _replace_producer(self, failed: AIOKafkaProducer | None) -> None:
+    async def _replace_producer(self, failed: AIOKafkaProducer | None) -> None:
         """Drop the producer a write failed on, unless it was replaced already; the next
-        ``kafka()`` attempt starts a new one."""
+        ``kafka()`` attempt starts a new one. Its ``stop()`` (a flush) gets 5 s: with the
+        broker gone it would wait for it, and what it still held is sent again by the writers'
+        retries (a flush once the broker is back would deliver it a second time)."""
         if failed is None or self._producer is not failed:
             return
-        self._producer = None
-        task = asyncio.get_running_loop().create_task(self._retire(failed))
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
-
-    async def _retire(self, producer: AIOKafkaProducer) -> None:
-        """Flush and stop a replaced producer. ``stop()`` waits for what is in flight, which
-        needs the broker back; it gets minutes, not seconds: a ``stop()`` cut short leaves the
-        producer's sender behind and the records in flight on it undelivered."""
+        old, self._producer = self._producer, None
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(producer.stop(), 300)
+            await asyncio.wait_for(old.stop(), 5)
 
     # -- stage 2 -------------------------------------------------------------------------------
 
