@@ -103,7 +103,8 @@ class Runtime:
                 try:
                     await producer.start()
                 except BaseException:
-                    await producer.stop()  # a half-started client still holds connections
+                    with contextlib.suppress(Exception):  # the start's error is the one to see
+                        await producer.stop()  # a half-started client still holds connections
                     raise
                 self._producer = producer
             if self._pool is None:
@@ -276,13 +277,12 @@ class Runtime:
         After a broker restart aiokafka's idempotent producer can be left broken for good
         (OutOfOrderSequenceNumber is fatal to a producer, as in Kafka's own client), so a failed
         write replaces the producer before the retry. An idempotent producer also never expires a
-        batch while it still knows a leader, so a write can wait on a dead broker forever: each
-        attempt is bounded by ``kafka_write_timeout_s`` and then counts as failed: a writer whose
-        records were in flight on a producer that another writer replaced is not left waiting on
-        it for good. Both stages and the scans share the producer: only the producer the failed
-        attempt used is replaced (a second failure on it finds it replaced already). A repeat of
-        what did get through is harmless: downstream, the same update or record twice is a
-        no-op."""
+        batch while it still knows a leader, and a writer's records may be in flight on a
+        producer another writer has just replaced; so each attempt is bounded by
+        ``kafka_write_timeout_s`` and then counts as failed. Both stages and the scans share the
+        producer: only the producer the failed attempt used is replaced (a second failure on it
+        finds it replaced already). A repeat of what did get through is harmless: downstream,
+        the same update or record twice is a no-op."""
         delay = 0.2
         while True:
             used: AIOKafkaProducer | None = None
