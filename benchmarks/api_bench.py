@@ -277,11 +277,12 @@ def _cpu_share(before: list[int], after: list[int]) -> tuple[float, float]:
 
 
 def _report(results: list[Result], config: dict[str, object]) -> Path:
-    out_dir = Path("results") / f"api-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    now = datetime.now(UTC)
+    out_dir = Path("results") / f"api-{now.strftime('%Y%m%dT%H%M%SZ')}"
     out_dir.mkdir(parents=True, exist_ok=True)
     ref = results[0]
     report = {
-        "kind": "api", "at": datetime.now(UTC).isoformat(), "config": config,
+        "kind": "api", "at": now.isoformat(), "config": config,
         "command": sys.argv, "goal": "p99 < 50 ms for persist and context",
         "results": [{
             "endpoint": r.name, "requests": r.requests, "seconds": round(r.seconds, 3),

@@ -350,22 +350,24 @@ class Runtime:
         await self.publish(outcome.outbox)
         return outcome
 
-    async def publish(self, records: Sequence[OutboxRecord]) -> None:
+    async def publish(
+        self, records: Sequence[OutboxRecord], *, wait_for_database: bool = True
+    ) -> None:
         """Produce committed outbox records, then forget them. Kafka and the database each
         fail in their own loop, so an outage is seen for what it is (a database one raises
-        ``persistence_degraded``; a Kafka one replaces the producer)."""
+        ``persistence_degraded``; a Kafka one replaces the producer). Without
+        ``wait_for_database`` a database error propagates instead (a scan skips its round)."""
         if not records:
             return
         await self.kafka(lambda: self.publisher.produce(records))  # the current producer
-        await self._retrying(lambda: self.publisher.forget(records))
+        forget = partial(self.publisher.forget, records)
+        await (self._retrying(forget) if wait_for_database else forget())
 
     async def sweep_outbox(self) -> int:
         """Publish what a crashed worker committed but never sent. Part of a scan: a database
         error skips the round (rows sent but not forgotten are sent again, and deduped)."""
         records = await self.publisher.left_behind()
-        if records:
-            await self.kafka(lambda: self.publisher.produce(records))
-            await self.publisher.forget(records)
+        await self.publish(records, wait_for_database=False)
         return len(records)
 
     async def _apply_with_retry(self, items: Sequence[BatchItem]) -> BatchOutcome:

@@ -9,6 +9,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,18 +48,34 @@ needs_pg_binaries = pytest.mark.skipif(
 )
 
 
+@dataclass
+class PrivatePostgres:
+    """A migrated PostgreSQL of the test's own, so stopping it disturbs no other test."""
+
+    node: PostgresNode
+    state: PostgresState
+
+    @property
+    def url(self) -> str:
+        return self.node.url(self.state)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.node.stop, self.state)
+
+    async def start(self) -> None:
+        self.state = await asyncio.to_thread(self.node.start, self.state)
+
+
 @asynccontextmanager
-async def private_postgres() -> AsyncIterator[tuple[PostgresNode, list[PostgresState]]]:
-    """A migrated PostgreSQL of the test's own, so stopping it disturbs no other test. The
-    state lives in a one-item list: a restart replaces it."""
+async def private_postgres() -> AsyncIterator[PrivatePostgres]:
     state = Path(f"/tmp/chatstate-pgdown-{uuid.uuid4().hex[:8]}")  # noqa: S108
     node = PostgresNode(Settings(state_dir=state))
-    pg = [await asyncio.to_thread(node.start, PostgresState())]
+    pg = PrivatePostgres(node, await asyncio.to_thread(node.start, PostgresState()))
     try:
-        await migrate(node.url(pg[0]))
-        yield node, pg
+        await migrate(pg.url)
+        yield pg
     finally:
-        await asyncio.to_thread(node.stop, pg[0])
+        await pg.stop()
         shutil.rmtree(state, ignore_errors=True)
 
 
@@ -71,8 +88,8 @@ async def _degraded_alerts(env: StackSlice) -> list[Alert]:
 async def test_postgres_down_for_20s_loses_nothing_and_alerts_once(
     env: StackSlice, tmp_path: Path
 ) -> None:
-    async with private_postgres() as (node, pg):
-        private = StackSlice(env.kafka_bootstrap, node.url(pg[0]), env.topic_prefix, env.catalog)
+    async with private_postgres() as pg:
+        private = StackSlice(env.kafka_bootstrap, pg.url, env.topic_prefix, env.catalog)
         app_id = f"w-{uuid.uuid4().hex[:6]}"
         worker = Worker(private, tmp_path / "w.log", app_id).start()
         traffic = stories(150, seed=4, start=datetime.now(UTC) - timedelta(hours=1))
@@ -82,11 +99,11 @@ async def test_postgres_down_for_20s_loses_nothing_and_alerts_once(
                 await eventually(
                     lambda: _has_sessions(private), what="first sessions", worker=worker
                 )
-                await asyncio.to_thread(node.stop, pg[0])
+                await pg.stop()
                 await feed.many(traffic[300:])  # keeps arriving while the database is down
                 await asyncio.sleep(20)
                 assert worker.alive(), "the worker waits; it does not crash"
-                pg[0] = await asyncio.to_thread(node.start, pg[0])
+                await pg.start()
             await settled(private, app_id, worker, timeout=180)
         finally:
             worker.stop()
@@ -102,9 +119,9 @@ async def test_a_database_outage_while_publishing_the_outbox_alerts_and_forgets_
 ) -> None:
     # The outbox is produced to Kafka, then deleted from PostgreSQL: a database that is gone
     # at the delete is a database outage (alerted, waited for), not a Kafka failure.
-    async with private_postgres() as (node, pg):
+    async with private_postgres() as pg:
         rt = Runtime(env.settings(app_id=f"w-{uuid.uuid4().hex[:6]}"), env.kafka_bootstrap,
-                     node.url(pg[0]))
+                     pg.url)
         await rt.start()
         try:
             topic = env.topic("chat.sessions")
@@ -112,13 +129,13 @@ async def test_a_database_outage_while_publishing_the_outbox_alerts_and_forgets_
                 "INSERT INTO outbox (topic, key, value) VALUES ($1, $2, $3) RETURNING outbox_id",
                 topic, f"k{i}".encode(), b"{}") for i in range(3)]
             records = [OutboxRecord(i, topic, f"k{n}".encode(), b"{}") for n, i in enumerate(ids)]
-            await asyncio.to_thread(node.stop, pg[0])
+            await pg.stop()
             publishing = asyncio.create_task(rt.publish(records))
             degraded = await eventually(lambda: _degraded_alerts(env), timeout=60,
                                         what="a persistence_degraded alert")
             assert len(degraded) == 1
             assert not publishing.done(), "waits for the database instead of giving up"
-            pg[0] = await asyncio.to_thread(node.start, pg[0])
+            await pg.start()
             await asyncio.wait_for(publishing, 60)
             assert await rt.pool.fetchval("SELECT count(*) FROM outbox") == 0
         finally:
