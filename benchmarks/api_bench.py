@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -36,7 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -110,10 +111,14 @@ class Result:
     socket_errors: int
     busy_pct: float = float("nan")  # the machine's CPU while this endpoint was measured
     steal_pct: float = float("nan")
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds by owner, this run
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
+
+    def cpu_us_per_request(self, owner: str) -> float:
+        return 1e6 * self.cpu_s.get(owner, float("nan")) / max(1, self.requests)
 
 
 def _free_port() -> int:
@@ -220,10 +225,13 @@ async def main(seconds: float, connections: int, workers: int | None, sessions: 
             url = base + ("/healthz" if stem == "healthz" else "")
             # wrk blocks this coroutine on purpose: nothing else runs meanwhile.
             _wrk(url, script, max(3.0, seconds / 3), connections)  # warm-up
-            before = _cpu_ticks()
+            before, owners_before = _cpu_ticks(), _cpu_by_owner(server.pid)
             result = _wrk(url, script, seconds, connections)
             result.name = name
             result.busy_pct, result.steal_pct = _cpu_share(before, _cpu_ticks())
+            owners_after = _cpu_by_owner(server.pid)
+            result.cpu_s = {k: owners_after[k] - owners_before.get(k, 0.0)
+                            for k in owners_after}
             results.append(result)
     finally:
         server.terminate()
@@ -242,6 +250,15 @@ async def main(seconds: float, connections: int, workers: int | None, sessions: 
         print(f"| {r.name:<31} | {r.rps:>6.0f} | {r.p50_ms:>6.1f} | {r.p90_ms:>6.1f} "
               f"| {r.p99_ms:>6.1f} | {r.max_ms:>6.1f} | {r.non2xx + r.socket_errors:>7} "
               f"| {r.busy_pct:>5.0f} | {r.steal_pct:>7.1f} |")
+    print(f"\nCPU per request, microseconds (from /proc; the machine has {os.cpu_count()} CPUs "
+          f"for all of it):\n")
+    print(f"| {'endpoint':<31} | {'API':>6} | {'Kafka':>6} | {'PostgreSQL':>10} | {'wrk':>6} |")
+    print(f"|{'-' * 33}|{'-' * 7}:|{'-' * 7}:|{'-' * 11}:|{'-' * 7}:|")
+    for r in results:
+        print(f"| {r.name:<31} | {r.cpu_us_per_request('api'):>6.0f} "
+              f"| {r.cpu_us_per_request('kafka'):>6.0f} "
+              f"| {r.cpu_us_per_request('postgres'):>10.0f} "
+              f"| {r.cpu_us_per_request('wrk'):>6.0f} |")
     ref = results[0]
     print()
     for r in results[1:]:
@@ -263,6 +280,47 @@ def _cpu_ticks() -> list[int]:
             return [int(v) for v in f.readline().split()[1:9]]
     except OSError:
         return []
+
+
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+
+
+def _cpu_by_owner(api_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the API processes, Kafka, PostgreSQL and wrk (this script's
+    finished children), from /proc: says which part of the machine a request's cost lands on.
+    A process that came and went between two readings is not counted (none does here: the
+    pool's backends and the broker live through the run)."""
+    stats: dict[int, tuple[int, str, float]] = {}  # pid -> (parent, name, cpu seconds)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        cpu = (int(fields[11]) + int(fields[12])) * _TICK_S  # utime + stime
+        stats[int(entry.name)] = (int(fields[1]), name, cpu)
+
+    def under_api(pid: int) -> bool:
+        while pid > 1:
+            if pid == api_pid:
+                return True
+            pid = stats[pid][0] if pid in stats else 0
+        return False
+
+    owners = {"api": 0.0, "kafka": 0.0, "postgres": 0.0}
+    for pid, (_, name, cpu) in stats.items():
+        if under_api(pid):
+            owners["api"] += cpu
+        elif name == "java":
+            owners["kafka"] += cpu
+        elif name == "postgres":
+            owners["postgres"] += cpu
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    owners["wrk"] = children.ru_utime + children.ru_stime
+    return owners
 
 
 def _cpu_share(before: list[int], after: list[int]) -> tuple[float, float]:
@@ -289,6 +347,7 @@ def _report(results: list[Result], config: dict[str, object]) -> Path:
             "requestsPerS": round(r.rps, 1), "p50Ms": r.p50_ms, "p90Ms": r.p90_ms,
             "p99Ms": r.p99_ms, "maxMs": r.max_ms, "non2xx": r.non2xx + r.socket_errors,
             "machineCpuBusyPct": round(r.busy_pct, 1), "machineCpuStealPct": round(r.steal_pct, 1),
+            "cpuUsPerRequest": {k: round(r.cpu_us_per_request(k)) for k in r.cpu_s},
             **({} if r is ref else {"rpsVsReference": round(r.rps / ref.rps, 3),
                                     "p99VsReference": round(r.p99_ms / ref.p99_ms, 3),
                                     "goalMet": r.p99_ms < 50}),

@@ -8,8 +8,8 @@ never query strings, headers or bodies: those are where tokens and customer data
 from __future__ import annotations
 
 import json
+import os
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -106,4 +106,4 @@ class AccessLog:
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             log.info("http_request", method=method, route=route, status=status,
-                     duration_ms=round(elapsed * 1000, 2), request_id=uuid.uuid4().hex[:16])
+                     duration_ms=round(elapsed * 1000, 2), request_id=os.urandom(8).hex())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import json
 import uuid
 
 import pytest
@@ -68,20 +68,25 @@ async def test_the_served_openapi_document_lists_every_operation(api: RunningApi
 
 
 async def test_access_logs_carry_route_templates_and_no_tokens_customers_or_pii(
-    api: RunningApi, caplog: pytest.LogCaptureFixture
+    api: RunningApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    configure_logging("INFO", "json")  # as `chatstate api` does: structlog through stdlib
+    configure_logging("INFO", "json")  # as `chatstate api` does
     token = await api.token()
     psid = (await api.issue(customer_hash()))["persistentSessionId"]
     email = "someone@example.com"
-    with caplog.at_level(logging.INFO):
-        await api.client.post(
-            "/v1/chat-state/persist", headers={"Authorization": f"Bearer {token}"},
-            json=snapshot_body(psid, lastAgentMessage=f"mail {email}"))
-        await api.client.get(f"/v1/sessions/{psid}/context",
-                             params={"customerIdHashed": customer_hash()})
-    ours = [r for r in caplog.records if r.name.startswith("chatstate")]  # not the test's client
-    written = "\n".join(str(r.msg) for r in ours)
-    assert "'route': '/v1/sessions/{persistentSessionId}/context'" in written
+    capsys.readouterr()
+    await api.client.post(
+        "/v1/chat-state/persist", headers={"Authorization": f"Bearer {token}"},
+        json=snapshot_body(psid, lastAgentMessage=f"mail {email}"))
+    await api.client.get(f"/v1/sessions/{psid}/context",
+                         params={"customerIdHashed": customer_hash()})
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    ours = [line for line in lines if line["logger"].startswith("chatstate")]  # not httpx's
+    written = "\n".join(json.dumps(line) for line in ours)
+    access = [line for line in ours if line["logger"] == "chatstate.api.access"]
+    assert [(a["method"], a["route"], a["status"]) for a in access] == [
+        ("POST", "/v1/chat-state/persist", 202),
+        ("GET", "/v1/sessions/{persistentSessionId}/context", 200),
+    ]
     for secret in (token, token.split(".")[2], customer_hash(), email):
         assert secret not in written
