@@ -7,15 +7,20 @@ settings (their own database, topic prefix, or an unreachable Kafka) and get an 
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from processor import __version__
 from processor.api import auth, handlers, ingest, ops, sessions
+from processor.api.auth import BEARER_SCHEME, BEARER_SCHEME_OPENAPI
 from processor.api.deps import ApiState
 from processor.api.metrics import Metrics
 from processor.api.middleware import AccessLog, BodyLimit
@@ -26,6 +31,7 @@ from processor.db import create_pool, keep_session_state
 from processor.logs import get_logger
 from processor.settings import Settings
 from processor.topics import Catalog
+from schemas.snapshot import SnapshotIn
 
 __all__ = ["create_app", "served_app"]
 
@@ -99,6 +105,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.chatstate = state
+    app.openapi = functools.partial(_document, app)  # type: ignore[method-assign]
     handlers.install(app)
     for module in (auth, sessions, ingest, ops):
         app.include_router(module.router)
@@ -106,6 +113,26 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(AccessLog, metrics=state.metrics)
     return app
+
+
+# The request bodies of DirectRoutes (direct.py): FastAPI cannot see them in the endpoints'
+# signatures, so their schemas are added to the document's components here.
+_DIRECT_BODIES: tuple[type[BaseModel], ...] = (SnapshotIn,)
+
+
+def _document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus what the DirectRoutes declare by hand: body schemas, the bearer
+    scheme. Built once, like FastAPI's own."""
+    if app.openapi_schema is None:
+        doc = FastAPI.openapi(app)
+        _, defs = models_json_schema([(m, "validation") for m in _DIRECT_BODIES],
+                                     ref_template="#/components/schemas/{model}")
+        components = doc.setdefault("components", {})
+        for name, schema in defs.get("$defs", {}).items():
+            components.setdefault("schemas", {}).setdefault(name, schema)
+        components.setdefault("securitySchemes", {})[BEARER_SCHEME] = BEARER_SCHEME_OPENAPI
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 def served_app() -> FastAPI:

@@ -19,17 +19,17 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from processor.api.deps import ApiState, api_state
-from processor.api.exceptions import Unauthorized
 from processor.api.models import TokenOut
-from processor.api.tokens import Claims
 
-__all__ = ["check_client", "require_token", "router"]
+__all__ = ["BEARER_SCHEME", "BEARER_SCHEME_OPENAPI", "check_client", "router"]
 
 router = APIRouter(tags=["auth"])
-_bearer = HTTPBearer(auto_error=False, description="POST /oauth/token, then Bearer <token>.")
+# How protected routes declare the token in the OpenAPI document (direct.py reads it).
+BEARER_SCHEME = "HTTPBearer"
+BEARER_SCHEME_OPENAPI = {"type": "http", "scheme": "bearer",
+                         "description": "POST /oauth/token, then Bearer <token>."}
 _DUMMY_HASH = hashlib.sha256(b"no such client").hexdigest()
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -107,13 +107,3 @@ async def token(request: Request, state: Annotated[ApiState, Depends(api_state)]
     access, claims = state.signer.issue(client_id, int(time.time()))
     body = TokenOut(access_token=access, expires_in=claims.exp - claims.iat)
     return JSONResponse(body.model_dump(), headers=_NO_STORE)
-
-
-async def require_token(
-    state: Annotated[ApiState, Depends(api_state)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Claims:
-    """The dependency a protected route declares; raises ``Unauthorized`` (401)."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("missing bearer token")
-    return state.signer.verify(credentials.credentials, int(time.time()))

@@ -9,20 +9,27 @@ kinds, never values) so the processor can alert on where PII came in.
 from __future__ import annotations
 
 import json
-from typing import Annotated
+import time
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
 
-from processor.api.auth import require_token
-from processor.api.deps import ApiState, api_state
+from processor.api.auth import BEARER_SCHEME
+from processor.api.direct import (
+    DirectRoute,
+    api_state_of,
+    bearer_token,
+    json_body,
+    json_body_openapi,
+    json_response,
+)
 from processor.api.models import ErrorBody, ErrorDetail, SnapshotAccepted
-from processor.api.tokens import Claims
 from processor.core.snapshots import guard_snapshot
 from processor.logs import get_logger
 from schemas.snapshot import SnapshotIn
 
-__all__ = ["HEADER_CONTENT_ID", "HEADER_PII", "router"]
+__all__ = ["HEADER_CONTENT_ID", "HEADER_PII", "persist", "router"]
 
 router = APIRouter(tags=["snapshots"])
 log = get_logger("chatstate.api")
@@ -31,23 +38,11 @@ HEADER_CONTENT_ID = "chatstate-content-id"
 HEADER_PII = "chatstate-pii-findings"
 
 
-@router.post(
-    "/v1/chat-state/persist",
-    response_model=SnapshotAccepted,
-    status_code=202,
-    summary="Accept a state snapshot from a Genesys data action",
-    responses={
-        401: {"model": ErrorBody, "description": "Missing, wrong, tampered or expired token."},
-        413: {"model": ErrorBody, "description": "Body too large."},
-        422: {"model": ErrorBody, "description": "Invalid body, or PII where none may be."},
-        503: {"model": ErrorBody, "description": "Kafka did not acknowledge: retry later."},
-    },
-)
-async def persist(
-    snapshot: SnapshotIn,
-    state: Annotated[ApiState, Depends(api_state)],
-    claims: Annotated[Claims, Depends(require_token)],
-) -> SnapshotAccepted | JSONResponse:
+# A DirectRoute (see direct.py): the token, then the body, as FastAPI would take them.
+async def persist(request: Request) -> Response:
+    state = api_state_of(request)
+    claims = state.signer.verify(bearer_token(request), int(time.time()))
+    snapshot = await json_body(request, SnapshotIn)
     guarded = guard_snapshot(snapshot)
     for f in guarded.findings:
         outcome = "rejected" if f in guarded.rejected else "redacted"
@@ -62,7 +57,7 @@ async def persist(
             detail=[ErrorDetail(loc=f.path, msg=f"{f.kind} found; send a token instead",
                                 type=f.kind) for f in guarded.rejected],
         )
-        return JSONResponse(body.model_dump(by_alias=True), status_code=422)
+        return json_response(body, 422)
     findings = [f.model_dump(by_alias=True) for f in guarded.findings]
     headers = [(HEADER_CONTENT_ID, guarded.content_id.encode())]
     if findings:
@@ -76,5 +71,25 @@ async def persist(
     if findings:
         log.info("snapshot_pii_redacted", client=claims.sub,
                  persistent_session_id=str(snapshot.persistent_session_id), findings=findings)
-    return SnapshotAccepted(content_id=guarded.content_id,
-                            pii_redacted=sorted({f.path for f in guarded.findings}))
+    return json_response(SnapshotAccepted(content_id=guarded.content_id,
+                                          pii_redacted=sorted({f.path for f in guarded.findings})),
+                         202)
+
+
+router.add_api_route(
+    "/v1/chat-state/persist",
+    persist,
+    methods=["POST"],
+    route_class_override=DirectRoute,
+    response_model=SnapshotAccepted,
+    status_code=202,
+    summary="Accept a state snapshot from a Genesys data action",
+    responses={
+        401: {"model": ErrorBody, "description": "Missing, wrong, tampered or expired token."},
+        413: {"model": ErrorBody, "description": "Body too large."},
+        422: {"model": ErrorBody, "description": "Invalid body, or PII where none may be."},
+        503: {"model": ErrorBody, "description": "Kafka did not acknowledge: retry later."},
+    },
+    openapi_extra={"requestBody": json_body_openapi(SnapshotIn),
+                   "security": [{BEARER_SCHEME: []}]},
+)

@@ -10,9 +10,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from processor.api.deps import ApiState, api_state
+from processor.api.direct import DirectRoute, api_state_of, json_response, path_uuid
 from processor.api.exceptions import NotFound
 from processor.api.models import (
     CloseAccepted,
@@ -37,6 +38,10 @@ NOTICE = "Resuming from archived session ID: {conversation_id}"
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown session, or not this customer's."}
 }
+_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "A parameter is not valid."}
+}
+_NO_STORE = {"Cache-Control": "no-store"}
 
 PsidPath = Annotated[uuid.UUID, Path(alias="persistentSessionId")]
 CustomerHeader = Annotated[
@@ -116,19 +121,40 @@ async def issue_session(
     )
 
 
-@router.get(
+_CONTEXT_PARAMETERS = [
+    {"in": "path", "name": "persistentSessionId", "required": True,
+     "schema": {"type": "string", "format": "uuid", "title": "Persistentsessionid"}},
+    {"in": "query", "name": "customerIdHashed", "required": False,
+     "description": "Alternative to the header.",
+     "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Customeridhashed",
+                "description": "Alternative to the header."}},
+    {"in": "header", "name": "X-Customer-Id-Hashed", "required": False,
+     "description": "The customerIdHashed it was issued to.",
+     "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "X-Customer-Id-Hashed",
+                "description": "The customerIdHashed it was issued to."}},
+]
+
+
+# A DirectRoute (see direct.py): the parameters of close_session, read without FastAPI's
+# per-request machinery. (No docstring: FastAPI would publish it as the operation's description.)
+async def session_context(request: Request) -> Response:
+    state = api_state_of(request)
+    psid = path_uuid(request, "persistentSessionId")
+    view = await _owned(state, psid, request.headers.get("x-customer-id-hashed"),
+                        request.query_params.get("customerIdHashed"))
+    return json_response(build_context(view, datetime.now(UTC)), headers=_NO_STORE)
+
+
+router.add_api_route(
     "/{persistentSessionId}/context",
+    session_context,
+    methods=["GET"],
+    route_class_override=DirectRoute,
     response_model=SessionContext,
     summary="Where were we? The session's resumption context",
-    responses=_NOT_FOUND,
+    responses={**_NOT_FOUND, **_INVALID},
+    openapi_extra={"parameters": _CONTEXT_PARAMETERS},
 )
-async def session_context(
-    psid: PsidPath, response: Response, state: Annotated[ApiState, Depends(api_state)],
-    x_customer: CustomerHeader = None, customer: CustomerQuery = None,
-) -> SessionContext:
-    view = await _owned(state, psid, x_customer, customer)
-    response.headers["Cache-Control"] = "no-store"
-    return build_context(view, datetime.now(UTC))
 
 
 @router.post(
