@@ -58,6 +58,14 @@ def _mask_value(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=1024)
+def _secret_key(key: str) -> bool:
+    return key != "event" and _SECRET_KEYS.search(key) is not None
+
+
+_PLAIN = (bool, int, float, type(None))  # no text in these: nothing to redact
+
+
 def mask_sensitive(
     _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -65,9 +73,9 @@ def mask_sensitive(
     for key, value in list(event_dict.items()):
         if key in _OWN_FIELDS:
             continue
-        if _SECRET_KEYS.search(key) and key != "event":
-            event_dict[key] = MASK
-        else:
+        if _secret_key(key):
+            event_dict[key] = MASK  # even when the value is a number
+        elif not isinstance(value, _PLAIN):
             event_dict[key] = _mask_value(value)
     return event_dict
 

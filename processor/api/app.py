@@ -103,6 +103,9 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Metrics are Prometheus (/metrics). FastAPI's native OpenTelemetry asks the tracer and
+        # meter providers on every request whether anyone listens; nobody does here.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.chatstate = state
     app.openapi = functools.partial(_document, app)  # type: ignore[method-assign]

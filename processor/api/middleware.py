@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -83,6 +84,18 @@ class AccessLog:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # prometheus_client's labels() validates, stringifies and locks on every call; the
+        # children are few (route templates x methods x statuses), so they are kept here.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = (self.metrics.requests.labels(method, route, str(status)),
+                      self.metrics.latency.labels(method, route))
+            self._series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,7 +116,6 @@ class AccessLog:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
+            self._observe(method, route, status, elapsed)
             log.info("http_request", method=method, route=route, status=status,
                      duration_ms=round(elapsed * 1000, 2), request_id=os.urandom(8).hex())

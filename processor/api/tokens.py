@@ -24,6 +24,7 @@ __all__ = ["Claims", "TokenSigner"]
 
 _HEADER = {"alg": "HS256", "typ": "JWT"}
 _LEEWAY_S = 30  # clock skew tolerated for iat between API replicas
+_REMEMBERED_TOKENS = 4096
 
 
 def _b64(data: bytes) -> str:
@@ -48,6 +49,10 @@ class TokenSigner:
             raise ValueError("token signing key must not be empty")
         self._key = key
         self.ttl_s = ttl_s
+        # A data action reuses its token for every call until it expires: a token whose
+        # signature and claims were checked once is remembered (exp and iat are still checked
+        # against ``now`` on every use). Bounded; starts over when full.
+        self._verified: dict[str, Claims] = {}
 
     def _sign(self, signing_input: bytes) -> bytes:
         return hmac.new(self._key, signing_input, hashlib.sha256).digest()
@@ -61,6 +66,19 @@ class TokenSigner:
 
     def verify(self, token: str, now: int) -> Claims:
         """The token's claims, or ``Unauthorized`` with a reason safe to show (no token text)."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._check(token)
+            if len(self._verified) >= _REMEMBERED_TOKENS:
+                self._verified.clear()
+            self._verified[token] = claims
+        if claims.exp <= now:
+            raise Unauthorized("token expired")
+        if claims.iat > now + _LEEWAY_S:
+            raise Unauthorized("token issued in the future")
+        return claims
+
+    def _check(self, token: str) -> Claims:
         parts = token.split(".")
         if len(parts) != 3:
             raise Unauthorized("malformed token")
@@ -82,8 +100,4 @@ class TokenSigner:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise Unauthorized("malformed claims") from exc
-        if claims.exp <= now:
-            raise Unauthorized("token expired")
-        if claims.iat > now + _LEEWAY_S:
-            raise Unauthorized("token issued in the future")
         return claims
