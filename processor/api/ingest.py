@@ -43,13 +43,14 @@ async def persist(request: Request) -> Response:
     state = api_state_of(request)
     claims = state.signer.verify(bearer_token(request), int(time.time()))
     snapshot = await json_body(request, SnapshotIn)
+    psid = str(snapshot.persistent_session_id)
     guarded = guard_snapshot(snapshot)
     for f in guarded.findings:
         outcome = "rejected" if f in guarded.rejected else "redacted"
         state.metrics.pii_findings.labels(f.kind, outcome).inc()
     if guarded.rejected:
         log.warning("snapshot_rejected_pii", client=claims.sub,
-                    persistent_session_id=str(snapshot.persistent_session_id),
+                    persistent_session_id=psid,
                     findings=[f.model_dump() for f in guarded.rejected])
         body = ErrorBody(
             error="pii_rejected",
@@ -64,13 +65,13 @@ async def persist(request: Request) -> Response:
         headers.append((HEADER_PII, json.dumps(findings).encode()))
     await state.require_publisher().send(
         state.snapshots_topic,
-        str(snapshot.persistent_session_id).encode(),
+        psid.encode(),
         guarded.snapshot.to_json_bytes(),
         headers,
     )
     if findings:
         log.info("snapshot_pii_redacted", client=claims.sub,
-                 persistent_session_id=str(snapshot.persistent_session_id), findings=findings)
+                 persistent_session_id=psid, findings=findings)
     return json_response(SnapshotAccepted(content_id=guarded.content_id,
                                           pii_redacted=sorted({f.path for f in guarded.findings})),
                          202)
