@@ -1,11 +1,13 @@
-"""Serving the API on several processes, each with a listening socket of its own.
+"""Serving the API on several processes, with connections dealt to them in turn.
 
-uvicorn's ``--workers`` shares one listening socket between its processes, and whichever is
-awake accepts the next connection. Clients that keep connections open (the web back end's pool,
-a data action's HTTP client, a load generator) then pile onto one process: 50 connections split
-2/48 and 39/11 in runs here, and the busy process alone set the latency while the other idled.
-Each process here binds its own socket with ``SO_REUSEPORT`` instead, and the kernel spreads new
-connections across them evenly.
+Clients keep connections open (the web back end's pool, a data action's HTTP client, a load
+generator), so how connections are spread is how work is spread, and the process holding more
+of them sets the latency. uvicorn's ``--workers`` shares one listening socket and whichever
+process is awake accepts: 50 connections split 2/48 and 39/11 in runs here. One ``SO_REUSEPORT``
+socket per process lets the kernel hash them instead: 33/17 and 28/22. So the supervisor
+accepts, and hands each connection to the next process in turn over a Unix socket
+(``SCM_RIGHTS``), as Node.js's cluster module does by default: 25/25. The cost is one hand-over
+per *connection*, not per request.
 
 The supervisor does not restart a worker that dies: it stops the others and exits non-zero, so
 the service manager restarts the whole API rather than leaving it serving at half capacity
@@ -14,6 +16,9 @@ behind a green ``/healthz``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import multiprocessing
 import os
 import shutil
@@ -23,6 +28,7 @@ import tempfile
 import threading
 import time
 from types import FrameType
+from typing import Any
 
 from processor.errors import ConfigError
 from processor.logs import get_logger
@@ -35,14 +41,11 @@ _APP = "processor.api.app:served_app"
 _STOP_GRACE_S = 15.0
 
 
-def _listen(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.set_inheritable(True)
     return sock
 
 
@@ -65,40 +68,115 @@ def _follow_the_supervisor(supervisor: int) -> None:
     threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
 
 
-def _run_one(host: str, port: int, supervisor: int | None) -> None:
-    """One API process: uvicorn on uvloop + httptools (the hot path is the event loop and HTTP
-    parsing: /healthz went from 1,858 to 3,515 req/s on one process). uvicorn's own access log
-    is off: ours has route templates, metrics and no query strings. X-Forwarded-For is not read:
-    nothing uses the client's address (it is personal data; the access log leaves it out)."""
+class _HandedServer:
+    """uvicorn serving the connections the supervisor hands over, instead of a listener.
+
+    Built on ``uvicorn.Server``: its lifespan, graceful shutdown and connection bookkeeping stay
+    uvicorn's; only where connections come from changes (``startup`` listens on nothing, and a
+    reader on the channel adopts each received socket with uvicorn's own protocol)."""
+
+    @staticmethod
+    def run(config: Any, channel: socket.socket) -> None:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets=[])
+                if not self.started:
+                    return
+                loop = asyncio.get_running_loop()
+
+                def protocol() -> asyncio.Protocol:
+                    return self.config.http_protocol_class(  # type: ignore[call-arg]
+                        config=self.config, server_state=self.server_state,
+                        app_state=self.lifespan.state)
+
+                adopting: set[asyncio.Task[Any]] = set()
+
+                def adopt() -> None:
+                    try:
+                        msg, fds, _, _ = socket.recv_fds(channel, 1, 8)
+                    except BlockingIOError:
+                        return
+                    except OSError:
+                        msg, fds = b"", []
+                    if not msg and not fds:  # the supervisor is gone: nothing more will come
+                        loop.remove_reader(channel.fileno())
+                        return
+                    for fd in fds:
+                        conn = socket.socket(fileno=fd)
+                        conn.setblocking(False)
+                        task = loop.create_task(loop.connect_accepted_socket(protocol, conn))
+                        adopting.add(task)
+                        task.add_done_callback(adopting.discard)
+
+                channel.setblocking(False)
+                loop.add_reader(channel.fileno(), adopt)
+
+            async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+                with contextlib.suppress(Exception):
+                    asyncio.get_running_loop().remove_reader(channel.fileno())
+                await super().shutdown(sockets)
+
+        Server(config).run()
+
+
+def _config() -> Any:
+    """uvicorn on uvloop + httptools (the hot path is the event loop and HTTP parsing: /healthz
+    went from 1,858 to 3,515 req/s on one process). uvicorn's own access log is off: ours has
+    route templates, metrics and no query strings. X-Forwarded-For is not read: nothing uses the
+    client's address (it is personal data; the access log leaves it out)."""
     import uvicorn
 
-    if supervisor is not None:
-        _follow_the_supervisor(supervisor)
+    return uvicorn.Config(_APP, factory=True, loop="uvloop", http="httptools",
+                          access_log=False, log_config=None, server_header=False,
+                          proxy_headers=False)
 
-    config = uvicorn.Config(_APP, factory=True, loop="uvloop", http="httptools",
-                            access_log=False, log_config=None, server_header=False,
-                            proxy_headers=False)
-    sock = _listen(host, port, reuse_port=supervisor is not None)
-    uvicorn.Server(config).run(sockets=[sock])
+
+def _run_one(host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.Server(_config()).run(sockets=[_listen(host, port)])
+
+
+def _run_handed(supervisor: int, channel: socket.socket) -> None:
+    _follow_the_supervisor(supervisor)
+    _HandedServer.run(_config(), channel)
+
+
+def _deal(listener: socket.socket, channels: list[socket.socket]) -> None:
+    """The supervisor's accept loop: each new connection to the next process in turn. Ends when
+    the listener is closed (stopping). A process that is gone fails its hand-over; the
+    connection is closed, and the supervisor is about to stop everything anyway."""
+    for turn in itertools.count():
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn, contextlib.suppress(OSError):
+            socket.send_fds(channels[turn % len(channels)], [b"c"], [conn.fileno()])
 
 
 def serve(host: str, port: int, workers: int) -> int:
     """Serve until SIGINT/SIGTERM; the exit status is 0 after a requested stop."""
     try:  # fail here, in one clear line, if the address is taken or not ours to use
-        _listen(host, port, reuse_port=workers > 1).close()
+        listener = _listen(host, port)
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     if workers == 1:
-        _run_one(host, port, supervisor=None)
+        listener.close()
+        _run_one(host, port)
         return 0
+    listener.listen(2048)
     metrics_dir = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # /metrics adds up every worker's numbers from files here; a fresh, empty one per start.
         metrics_dir = tempfile.mkdtemp(prefix="chatstate-api-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     spawn = multiprocessing.get_context("spawn")
-    procs = [spawn.Process(target=_run_one, args=(host, port, os.getpid()),
-                           name=f"chatstate-api-{i}") for i in range(workers)]
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM) for _ in range(workers)]
+    procs = [spawn.Process(target=_run_handed, args=(os.getpid(), theirs),
+                           name=f"chatstate-api-{i}") for i, (_, theirs) in enumerate(pairs)]
     stopping = False
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -109,6 +187,10 @@ def serve(host: str, port: int, workers: int) -> int:
     try:
         for p in procs:
             p.start()
+        for _, theirs in pairs:
+            theirs.close()  # the worker has its own copy now
+        threading.Thread(target=_deal, args=(listener, [ours for ours, _ in pairs]),
+                         name="connection-dealer", daemon=True).start()
         log.info("api_started", workers=workers, host=host, port=port,
                  pids=[p.pid for p in procs])
         while not stopping and all(p.is_alive() for p in procs):
@@ -117,6 +199,7 @@ def serve(host: str, port: int, workers: int) -> int:
         if not stopping:
             log.error("api_worker_died", pids=[p.pid for p in dead],
                       exit_codes=[p.exitcode for p in dead])
+        _close_listener(listener)  # no new connections; the workers finish the open ones
         for p in procs:
             if p.is_alive() and p.pid is not None:
                 os.kill(p.pid, signal.SIGTERM)  # uvicorn's graceful shutdown
@@ -130,5 +213,15 @@ def serve(host: str, port: int, workers: int) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        _close_listener(listener)
+        for ours, _ in pairs:
+            ours.close()
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _close_listener(listener: socket.socket) -> None:
+    # shutdown() first: close() alone does not wake the dealer thread blocked in accept().
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)
+    listener.close()

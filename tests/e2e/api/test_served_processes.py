@@ -49,6 +49,32 @@ def _wait_gone(procs: list[psutil.Process], within_s: float) -> list[psutil.Proc
     return alive
 
 
+def test_kept_alive_connections_are_dealt_to_the_workers_in_turn(
+    env: StackSlice, tmp_path: Path
+) -> None:
+    opened = 30  # hashed by the kernel (SO_REUSEPORT) they split 15/15 one time in seven
+    with api_process(env, tmp_path / "api.log") as (proc, base):
+        port = int(base.rsplit(":", 1)[1])
+        workers = _workers(proc.pid)
+        clients = [httpx.Client(base_url=base) for _ in range(opened)]
+        try:
+            for client in clients:  # one kept-alive connection each
+                assert client.get("/healthz").status_code == 200
+            deadline = time.monotonic() + 5
+            while True:  # the readiness probes' closed connections may take a moment to go
+                held = sorted(
+                    sum(1 for c in w.net_connections(kind="tcp")
+                        if c.laddr and c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+                    for w in workers)
+                if sum(held) == opened or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert held == [opened // 2, opened // 2]
+        finally:
+            for client in clients:
+                client.close()
+
+
 def test_a_worker_that_dies_stops_the_api_with_a_failure_status(
     env: StackSlice, tmp_path: Path
 ) -> None:
