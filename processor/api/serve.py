@@ -144,17 +144,25 @@ def _run_handed(supervisor: int, channel: socket.socket) -> None:
     _HandedServer.run(_config(), channel)
 
 
-def _deal(listener: socket.socket, channels: list[socket.socket]) -> None:
-    """The supervisor's accept loop: each new connection to the next process in turn. Ends when
-    the listener is closed (stopping). A process that is gone fails its hand-over; the
-    connection is closed, and the supervisor is about to stop everything anyway."""
-    for turn in itertools.count():
+def _deal(listener: socket.socket, channels: list[socket.socket],
+          stopping: threading.Event) -> None:
+    """The supervisor's accept loop: each new connection to the next process in turn, until
+    stopping. A failed accept (out of file descriptors, a client gone before it was accepted)
+    is logged and the loop goes on: giving up would leave the API up and deaf. A process that
+    is gone fails its hand-over; that connection is closed, and the supervisor is about to stop
+    everything anyway."""
+    turns = itertools.cycle(channels)
+    while True:
         try:
             conn, _ = listener.accept()
-        except OSError:
-            return
+        except OSError as exc:
+            if stopping.is_set():
+                return
+            log.warning("api_accept_failed", error=str(exc))
+            time.sleep(0.05)
+            continue
         with conn, contextlib.suppress(OSError):
-            socket.send_fds(channels[turn % len(channels)], [b"c"], [conn.fileno()])
+            socket.send_fds(next(turns), [b"c"], [conn.fileno()])
 
 
 def serve(host: str, port: int, workers: int) -> int:
@@ -178,6 +186,7 @@ def serve(host: str, port: int, workers: int) -> int:
     procs = [spawn.Process(target=_run_handed, args=(os.getpid(), theirs),
                            name=f"chatstate-api-{i}") for i, (_, theirs) in enumerate(pairs)]
     stopping = False
+    dealing_done = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         nonlocal stopping
@@ -189,7 +198,7 @@ def serve(host: str, port: int, workers: int) -> int:
             p.start()
         for _, theirs in pairs:
             theirs.close()  # the worker has its own copy now
-        threading.Thread(target=_deal, args=(listener, [ours for ours, _ in pairs]),
+        threading.Thread(target=_deal, args=(listener, [ours for ours, _ in pairs], dealing_done),
                          name="connection-dealer", daemon=True).start()
         log.info("api_started", workers=workers, host=host, port=port,
                  pids=[p.pid for p in procs])
@@ -199,6 +208,7 @@ def serve(host: str, port: int, workers: int) -> int:
         if not stopping:
             log.error("api_worker_died", pids=[p.pid for p in dead],
                       exit_codes=[p.exitcode for p in dead])
+        dealing_done.set()
         _close_listener(listener)  # no new connections; the workers finish the open ones
         for p in procs:
             if p.is_alive() and p.pid is not None:
@@ -213,6 +223,7 @@ def serve(host: str, port: int, workers: int) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        dealing_done.set()
         _close_listener(listener)
         for ours, _ in pairs:
             ours.close()
