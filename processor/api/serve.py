@@ -68,57 +68,54 @@ def _follow_the_supervisor(supervisor: int) -> None:
     threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
 
 
-class _HandedServer:
+def _serve_handed(config: Any, channel: socket.socket) -> None:
     """uvicorn serving the connections the supervisor hands over, instead of a listener.
 
     Built on ``uvicorn.Server``: its lifespan, graceful shutdown and connection bookkeeping stay
     uvicorn's; only where connections come from changes (``startup`` listens on nothing, and a
     reader on the channel adopts each received socket with uvicorn's own protocol)."""
+    import uvicorn
 
-    @staticmethod
-    def run(config: Any, channel: socket.socket) -> None:
-        import uvicorn
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=[])
+            if not self.started:
+                return
+            loop = asyncio.get_running_loop()
 
-        class Server(uvicorn.Server):
-            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-                await super().startup(sockets=[])
-                if not self.started:
+            def protocol() -> asyncio.Protocol:
+                return self.config.http_protocol_class(  # type: ignore[call-arg]
+                    config=self.config, server_state=self.server_state,
+                    app_state=self.lifespan.state)
+
+            adopting: set[asyncio.Task[Any]] = set()
+
+            def adopt() -> None:
+                try:
+                    msg, fds, _, _ = socket.recv_fds(channel, 1, 8)
+                except BlockingIOError:
                     return
-                loop = asyncio.get_running_loop()
+                except OSError:
+                    msg, fds = b"", []
+                if not msg and not fds:  # the supervisor is gone: nothing more will come
+                    loop.remove_reader(channel.fileno())
+                    return
+                for fd in fds:
+                    conn = socket.socket(fileno=fd)
+                    conn.setblocking(False)
+                    task = loop.create_task(loop.connect_accepted_socket(protocol, conn))
+                    adopting.add(task)
+                    task.add_done_callback(adopting.discard)
 
-                def protocol() -> asyncio.Protocol:
-                    return self.config.http_protocol_class(  # type: ignore[call-arg]
-                        config=self.config, server_state=self.server_state,
-                        app_state=self.lifespan.state)
+            channel.setblocking(False)
+            loop.add_reader(channel.fileno(), adopt)
 
-                adopting: set[asyncio.Task[Any]] = set()
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(channel.fileno())
+            await super().shutdown(sockets)
 
-                def adopt() -> None:
-                    try:
-                        msg, fds, _, _ = socket.recv_fds(channel, 1, 8)
-                    except BlockingIOError:
-                        return
-                    except OSError:
-                        msg, fds = b"", []
-                    if not msg and not fds:  # the supervisor is gone: nothing more will come
-                        loop.remove_reader(channel.fileno())
-                        return
-                    for fd in fds:
-                        conn = socket.socket(fileno=fd)
-                        conn.setblocking(False)
-                        task = loop.create_task(loop.connect_accepted_socket(protocol, conn))
-                        adopting.add(task)
-                        task.add_done_callback(adopting.discard)
-
-                channel.setblocking(False)
-                loop.add_reader(channel.fileno(), adopt)
-
-            async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-                with contextlib.suppress(Exception):
-                    asyncio.get_running_loop().remove_reader(channel.fileno())
-                await super().shutdown(sockets)
-
-        Server(config).run()
+    Server(config).run()
 
 
 def _config() -> Any:
@@ -141,7 +138,7 @@ def _run_one(host: str, port: int) -> None:
 
 def _run_handed(supervisor: int, channel: socket.socket) -> None:
     _follow_the_supervisor(supervisor)
-    _HandedServer.run(_config(), channel)
+    _serve_handed(_config(), channel)
 
 
 def _deal(listener: socket.socket, channels: list[socket.socket],
