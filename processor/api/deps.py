@@ -15,7 +15,7 @@ from processor.api.store import SessionStore
 from processor.api.tokens import TokenSigner
 from processor.settings import Settings
 
-__all__ = ["ApiState", "api_state"]
+__all__ = ["ApiState", "api_state", "state_of"]
 
 
 @dataclass
@@ -39,8 +39,13 @@ class ApiState:
         return self.publisher
 
 
+def state_of(request: Request) -> ApiState:
+    """The state of the app serving ``request`` (routes that take the Request, handlers)."""
+    state: ApiState = request.app.state.chatstate
+    return state
+
+
 async def api_state(request: Request) -> ApiState:
     # async on purpose: FastAPI runs a plain ``def`` dependency in a thread pool, a thread hop
     # on every request that cost ~8% of the API's CPU.
-    state: ApiState = request.app.state.chatstate
-    return state
+    return state_of(request)

@@ -24,12 +24,10 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from processor.api.deps import ApiState
 from processor.api.exceptions import Unauthorized
 
 __all__ = [
     "DirectRoute",
-    "api_state_of",
     "bearer_token",
     "json_body",
     "json_body_openapi",
@@ -49,20 +47,11 @@ class DirectRoute(APIRoute):
         return endpoint
 
 
-def api_state_of(request: Request) -> ApiState:
-    state: ApiState = request.app.state.chatstate
-    return state
-
-
 def json_response(model: BaseModel, status: int = 200,
                   headers: Mapping[str, str] | None = None) -> Response:
     """The model as JSON by its aliases, serialised once (pydantic's Rust core)."""
     return Response(model.model_dump_json(by_alias=True), status, headers,
                     media_type="application/json")
-
-
-def _invalid(errors: list[dict[str, Any]]) -> RequestValidationError:
-    return RequestValidationError(errors)
 
 
 def _errors(exc: ValidationError, *where: str) -> list[dict[str, Any]]:
@@ -78,7 +67,7 @@ def path_uuid(request: Request, name: str) -> uuid.UUID:
     try:
         return _UUID.validate_python(request.path_params[name])
     except ValidationError as exc:
-        raise _invalid(_errors(exc, "path", name)) from None
+        raise RequestValidationError(_errors(exc, "path", name)) from None
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -92,14 +81,16 @@ async def json_body(request: Request, model: type[M]) -> M:
     their values) otherwise. Like FastAPI: JSON only when the Content-Type says so."""
     raw = await request.body()
     if not raw:
-        raise _invalid([{"loc": ("body",), "type": "missing", "msg": "Field required"}])
+        raise RequestValidationError(
+            [{"loc": ("body",), "type": "missing", "msg": "Field required"}])
     if not _is_json(request.headers.get("content-type")):
-        raise _invalid([{"loc": ("body",), "type": "content_type",
-                         "msg": "the body must be JSON, sent as Content-Type: application/json"}])
+        raise RequestValidationError([{
+            "loc": ("body",), "type": "content_type",
+            "msg": "the body must be JSON, sent as Content-Type: application/json"}])
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise _invalid(_errors(exc, "body")) from None
+        raise RequestValidationError(_errors(exc, "body")) from None
 
 
 def bearer_token(request: Request) -> str:

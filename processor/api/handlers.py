@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from processor.api.deps import ApiState
+from processor.api.deps import state_of
 from processor.api.exceptions import KafkaUnavailable, NotFound, Unauthorized
 from processor.logs import get_logger
 
@@ -51,7 +51,7 @@ async def _not_found(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _kafka_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    state: ApiState = request.app.state.chatstate
+    state = state_of(request)
     state.metrics.produce_errors.labels(getattr(request.scope.get("route"), "path", "?")).inc()
     log.warning("produce_failed", reason=str(exc), cause=type(exc.__cause__).__name__)
     return JSONResponse(

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from processor.api.auth import BEARER_SCHEME
+from processor.api.deps import state_of
 from processor.api.direct import (
     DirectRoute,
-    api_state_of,
     bearer_token,
     json_body,
     json_body_openapi,
@@ -40,7 +40,7 @@ HEADER_PII = "chatstate-pii-findings"
 
 # A DirectRoute (see direct.py): the token, then the body, as FastAPI would take them.
 async def persist(request: Request) -> Response:
-    state = api_state_of(request)
+    state = state_of(request)
     claims = state.signer.verify(bearer_token(request), int(time.time()))
     snapshot = await json_body(request, SnapshotIn)
     psid = str(snapshot.persistent_session_id)

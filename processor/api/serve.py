@@ -130,10 +130,10 @@ def _config() -> Any:
                           proxy_headers=False)
 
 
-def _run_one(host: str, port: int) -> None:
+def _run_one(listener: socket.socket) -> None:
     import uvicorn
 
-    uvicorn.Server(_config()).run(sockets=[_listen(host, port)])
+    uvicorn.Server(_config()).run(sockets=[listener])
 
 
 def _run_handed(supervisor: int, channel: socket.socket) -> None:
@@ -169,8 +169,7 @@ def serve(host: str, port: int, workers: int) -> int:
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     if workers == 1:
-        listener.close()
-        _run_one(host, port)
+        _run_one(listener)
         return 0
     listener.listen(2048)
     metrics_dir = None

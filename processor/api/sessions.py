@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from processor.api.deps import ApiState, api_state
-from processor.api.direct import DirectRoute, api_state_of, json_response, path_uuid
+from processor.api.deps import ApiState, api_state, state_of
+from processor.api.direct import DirectRoute, json_response, path_uuid
 from processor.api.exceptions import NotFound
 from processor.api.models import (
     CloseAccepted,
@@ -138,7 +138,7 @@ _CONTEXT_PARAMETERS = [
 # A DirectRoute (see direct.py): the parameters of close_session, read without FastAPI's
 # per-request machinery. (No docstring: FastAPI would publish it as the operation's description.)
 async def session_context(request: Request) -> Response:
-    state = api_state_of(request)
+    state = state_of(request)
     psid = path_uuid(request, "persistentSessionId")
     view = await _owned(state, psid, request.headers.get("x-customer-id-hashed"),
                         request.query_params.get("customerIdHashed"))
