@@ -5,6 +5,7 @@ needs isolation gets its own database (cloned from a migrated template) and its 
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from processor.settings import Settings
 from processor.topics import Catalog
 from processor.topics import apply as apply_topics
 
-TEMPLATE_DB = "chatstate_test_template"
+# One template per test run (by pid): two runs on one stack (developers in parallel, CI beside a
+# developer) must not drop each other's template.
+TEMPLATE_DB = f"chatstate_test_template_{os.getpid()}"
 
 
 def _with_db(url: str, db: str) -> str:
@@ -34,6 +37,15 @@ def stack() -> Iterator[Endpoints]:
         print(f"\n[chatstate tests] servers from {ep.source}: kafka {ep.kafka_bootstrap}")
         asyncio.run(_prepare_template(ep.database_url))
         yield ep
+        asyncio.run(_drop_template(ep.database_url))
+
+
+async def _drop_template(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 async def _prepare_template(url: str) -> None:

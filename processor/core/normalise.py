@@ -173,7 +173,7 @@ def inspect_genesys(raw: bytes) -> tuple[ParseResult, list[str]]:
     except _Reject as r:
         return Rejected(reason=r.reason, detail=r.detail), pii
     except Exception as exc:  # the promise is "never raises": a bug here must not stop stage 1
-        return Rejected(reason="internal_error", detail=type(exc).__name__), pii
+        return Rejected(reason="parser_error", detail=type(exc).__name__), pii
 
 
 def validation_detail(exc: ValidationError, limit: int = 5) -> str:
@@ -228,7 +228,7 @@ def _parse(raw: bytes, pii: list[str], *, typed_only: bool = False) -> ParseResu
         try:
             return _Reader(topic, correlation, pii).read(kind, canonical, variant, queue)
         except _Malformed:  # the models accepted what the reader cannot read: a bug of ours
-            raise _Reject("internal_error", "reader and wire model disagree") from None
+            raise _Reject("parser_error", "reader and wire model disagree") from None
     except _Reject:
         # The reader may meet a bad id before a field of the wrong type; the wire models'
         # structural verdict comes first, as it does when they read the record alone.
