@@ -14,8 +14,9 @@ North-American form. Digits are ASCII only. The property tests in
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -26,7 +27,9 @@ __all__ = [
     "PiiKind",
     "Policy",
     "ScanResult",
+    "format_findings",
     "luhn_valid",
+    "redact_bytes",
     "redact_text",
     "scan",
 ]
@@ -37,6 +40,9 @@ class PiiKind(StrEnum):
     SSN = "ssn"
     EMAIL = "email"
     PHONE = "phone"
+    # Not PII found but PII that could not be looked for: the guard failed on this input (a bug),
+    # so the whole value was replaced rather than kept unscanned.
+    UNSCANNED = "unscanned"
 
 
 class Policy(StrEnum):
@@ -238,35 +244,165 @@ class ScanResult:
         return not self.findings
 
 
+class _DuplicateKeys(list[tuple[str, Any]]):
+    """A JSON object whose keys repeat, kept as its pairs: a dict would keep only the last
+    value, and PII in an earlier one would be neither found nor redacted."""
+
+
+def _number_text(node: int | float) -> str | None:
+    """The digits of a whole number a card could be sent as (``4111111111111111`` in JSON)."""
+    if isinstance(node, float):
+        if not node.is_integer() or not 1e12 <= abs(node) < 1e20:
+            return None
+        node = int(node)
+    return str(node) if 10**12 <= abs(node) < 10**20 else None
+
+
 def scan(
     value: Any,
     policy: Mapping[str, Policy] | None = None,
     *,
     path: str = "$",
 ) -> ScanResult:
-    """Walk a JSON-like value, redact PII in its strings and say where it was found.
+    """Walk a JSON-like value, redact PII in its strings, numbers and mapping keys, and say
+    where it was found.
 
     ``policy`` maps a path (``$.customProperties.cardToken``) to REDACT (the default) or REJECT;
     a finding under a REJECT path is also listed in ``rejected`` so the caller can refuse the
-    whole record instead of storing a redacted version.
+    whole record instead of storing a redacted version. Paths are built from *redacted* keys, so
+    a finding's path never carries the PII a key held.
     """
     findings: list[Finding] = []
     rejected: list[Finding] = []
     policy = policy or {}
 
+    def found(here: str, kinds: list[PiiKind]) -> None:
+        for kind in kinds:
+            f = Finding(here, kind)
+            findings.append(f)
+            if policy.get(here) is Policy.REJECT:
+                rejected.append(f)
+
+    def key(k: Any, here: str, taken: set[str]) -> str:
+        text = k if isinstance(k, str) else str(k)
+        new, kinds = redact_text(text)
+        if not kinds:
+            return text
+        found(f"{here}.{new}", kinds)
+        unique, n = new, 1
+        while unique in taken:  # two keys redacted alike must not overwrite each other
+            n += 1
+            unique = f"{new}#{n}"
+        return unique
+
+    def pairs(items: Any, here: str) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        taken: set[str] = set()
+        for k, v in items:
+            name = key(k, here, taken)
+            taken.add(name)
+            out.append((name, walk(v, f"{here}.{name}")))
+        return out
+
     def walk(node: Any, here: str) -> Any:
         if isinstance(node, str):
             new, kinds = redact_text(node)
-            for kind in kinds:
-                f = Finding(here, kind)
-                findings.append(f)
-                if policy.get(here) is Policy.REJECT:
-                    rejected.append(f)
+            found(here, kinds)
             return new
+        if isinstance(node, bool) or node is None:
+            return node
+        if isinstance(node, int | float):
+            digits = _number_text(node)
+            if digits is None:
+                return node
+            new, kinds = redact_text(digits)
+            found(here, kinds)
+            return new if kinds else node
+        if isinstance(node, _DuplicateKeys):
+            return _DuplicateKeys(pairs(node, here))
         if isinstance(node, Mapping):
-            return {k: walk(v, f"{here}.{k}") for k, v in node.items()}
+            return dict(pairs(node.items(), here))
         if isinstance(node, list | tuple):
             return [walk(v, f"{here}[{i}]") for i, v in enumerate(node)]
         return node
 
     return ScanResult(walk(value, path), findings, rejected)
+
+
+def format_findings(findings: Iterable[Finding]) -> str:
+    """``path:kind,path:kind`` for a record header (paths hold redacted keys: no values)."""
+    return ",".join(f"{f.path}:{f.kind.value}" for f in findings)
+
+
+def _pairs_hook(items: list[tuple[str, Any]]) -> Any:
+    obj = dict(items)
+    return obj if len(obj) == len(items) else _DuplicateKeys(items)
+
+
+def _dump(node: Any, ascii_only: bool) -> str:
+    """JSON text of a scanned document; objects with repeated keys keep every pair."""
+    if isinstance(node, _DuplicateKeys):
+        return (
+            "{"
+            + ",".join(
+                f"{json.dumps(k, ensure_ascii=ascii_only)}:{_dump(v, ascii_only)}" for k, v in node
+            )
+            + "}"
+        )
+    if isinstance(node, dict):
+        if not any(isinstance(v, dict | list) for v in node.values()):
+            return json.dumps(node, ensure_ascii=ascii_only, separators=(",", ":"))
+        return (
+            "{"
+            + ",".join(
+                f"{json.dumps(k, ensure_ascii=ascii_only)}:{_dump(v, ascii_only)}"
+                for k, v in node.items()
+            )
+            + "}"
+        )
+    if isinstance(node, list):
+        return "[" + ",".join(_dump(v, ascii_only) for v in node) + "]"
+    return json.dumps(node, ensure_ascii=ascii_only)
+
+
+def _redact_json(raw: bytes) -> tuple[bytes, list[Finding]] | None:
+    """Redact a JSON document, or None when ``raw`` is not one this can parse and re-write."""
+    try:
+        data = json.loads(raw, object_pairs_hook=_pairs_hook)
+        result = scan(data)
+        if not result.findings:
+            return raw, []
+        try:
+            return _dump(result.value, False).encode("utf-8"), result.findings
+        except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape: keep it escaped
+            return _dump(result.value, True).encode("ascii"), result.findings
+    except (ValueError, RecursionError, MemoryError):  # not JSON, too deep, too many digits
+        return None
+
+
+_JSON_STARTS = frozenset({b"{", b"[", b'"'})  # scalars read as text find the same PII
+
+
+def redact_bytes(raw: bytes) -> tuple[bytes, list[Finding]]:
+    """Redact PII from a record's bytes (a Kafka key, header or value), whatever they hold.
+
+    Why: a dead letter keeps the original record, and ``chat.dlq`` keeps 30 days, so what it
+    keeps must be redacted while staying as close to the original as possible. A JSON document
+    is parsed and scanned (strings, numbers, keys, escaped characters included) and re-written
+    compactly; anything else is redacted as text, every byte outside a match kept as it was
+    (invalid UTF-8 included). When nothing is found the very same object comes back. Never
+    raises; finding paths are ``$.a.b`` for JSON and ``$`` for text.
+    """
+    try:
+        if raw.lstrip()[:1] in _JSON_STARTS:
+            done = _redact_json(raw)
+            if done is not None:
+                return (raw, []) if not done[1] else done
+        text = raw.decode("utf-8", errors="surrogateescape")
+        new, kinds = redact_text(text)
+        if not kinds:
+            return raw, []
+        return new.encode("utf-8", errors="surrogateescape"), [Finding("$", k) for k in kinds]
+    except Exception:  # a guard that raises would stop the stream
+        # The guard itself failed: keep nothing rather than risk keeping PII.
+        return REDACTED.format(kind="unscanned").encode(), [Finding("$", PiiKind.UNSCANNED)]
