@@ -3,7 +3,9 @@ what they did without a global that tests would share."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 __all__ = ["WorkerMetrics"]
 
@@ -41,6 +43,28 @@ class WorkerMetrics:
         self.batch_seconds = Histogram(
             "chatstate_stage2_batch_seconds", "Time to apply and commit one batch", registry=r
         )
+        # The bounds under a flood of unmapped conversation ids (processor/worker/parked.py).
+        self.parked_refused = Counter(
+            "chatstate_parked_refused_total",
+            "Observations dropped because the parked table was full (new conversations refused)",
+            registry=r,
+        )
+        self.parked_index = Gauge(
+            "chatstate_parked_index_conversations",
+            "Conversations in this worker's in-memory index of parked ones (bounded)",
+            registry=r,
+        )
+        self.unmapped_expired = Counter(
+            "chatstate_unmapped_expired_total",
+            "Unmapped conversations forgotten after CHATSTATE_UNMAPPED_RETENTION (rows deleted)",
+            registry=r,
+        )
+        self.scan_alerts_aggregated = Counter(
+            "chatstate_scan_alerts_aggregated_total",
+            "Per-conversation scan alerts folded into one aggregate alert (over the round's cap)",
+            ["type"],
+            registry=r,
+        )
 
     def stage1(self, read: int, forwarded: int, skipped: int, dead: int, parked: int) -> None:
         self.inputs.inc(read)
@@ -52,6 +76,9 @@ class WorkerMetrics:
         self.applied.inc(applied)
         self.replayed.inc(replayed)
         self.batch_seconds.observe(seconds)
+
+    def watch_parked_index(self, size: Callable[[], float]) -> None:
+        self.parked_index.set_function(size)
 
     def dead_letter(self, stage: str, reason: str) -> None:
         self.dead.labels(stage, reason).inc()

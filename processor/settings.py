@@ -87,6 +87,24 @@ class Settings(BaseSettings):
         description="Longest wait to fill a batch; under load batches fill first (latency floor).",
     )
     scan_interval_s: float = 30.0
+    parked_max_conversations: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most conversations parked at once (events without a known session): rows "
+        "of unmapped_conversations, and each worker's in-memory index; beyond it new "
+        "conversations' events are refused, counted and alerted once (parked_overflow).",
+    )
+    unmapped_retention: timedelta = Field(
+        default=timedelta(hours=24),
+        description="A conversation still unmapped this long after its first event is "
+        "forgotten: the leader's scan deletes its parked events (the age bound of parking).",
+    )
+    scan_alerts_max_per_round: int = Field(
+        default=20,
+        ge=0,
+        description="Per scan round and alert type (orphaned/unmapped conversation): at most "
+        "this many per-conversation alerts, then one aggregate alert with the count.",
+    )
     kafka_write_timeout_s: float = Field(
         default=30.0,
         description="Longest wait for Kafka to acknowledge one write before it is retried on a "

@@ -27,6 +27,7 @@ class AlertType(StrEnum):
     PERSISTENCE_DEGRADED = "persistence_degraded"
     UNKNOWN_SESSION = "unknown_session"
     DEAD_LETTER = "dead_letter"
+    PARKED_OVERFLOW = "parked_overflow"
 
 
 class Severity(StrEnum):

@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from processor.core.lifecycle import LifecyclePolicy, alert
+from processor.core.scans import parked_overflow_alert
 from processor.db import create_pool
 from processor.logs import get_logger
 from processor.metrics import WorkerMetrics
@@ -35,6 +36,7 @@ from processor.sink import (
     insert_alerts,
 )
 from processor.topics import Catalog
+from processor.worker.parked import OverflowWatch, ParkedIndex
 from processor.worker.route import (
     Inbound,
     Parked,
@@ -43,6 +45,7 @@ from processor.worker.route import (
     route,
     unpark,
 )
+from processor.worker.unmapped import park
 from schemas.alerts import Alert, AlertType, Severity
 from schemas.commands import SessionUpdate
 from schemas.dlq import DeadLetterInfo
@@ -68,7 +71,6 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     # A connection left mid-protocol by a server restart ("cannot switch to state ...").
     asyncpg.InternalClientError,
 )
-_MAX_PARKED_PER_CONVERSATION = 50
 
 
 class Runtime:
@@ -86,7 +88,12 @@ class Runtime:
         self.consumer_name = settings.app_id
         self.metrics = WorkerMetrics()
         self.mappings: dict[uuid.UUID, uuid.UUID] = {}  # conversation -> session (LRU-ish)
-        self.parked_here: set[uuid.UUID] = set()
+        # Bounded by count and age; only a hint (the leader's scan releases what it forgot).
+        self.parked_here = ParkedIndex(
+            settings.parked_max_conversations, settings.unmapped_retention
+        )
+        self.metrics.watch_parked_index(lambda: len(self.parked_here))
+        self.parking_overflow = OverflowWatch()
         self._pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
@@ -181,7 +188,6 @@ class Runtime:
             self.parked_here.difference_update(released)
         if routed.parked:
             await self._retrying(lambda: self._park(routed.parked))
-            self.parked_here.update(p.conversation_id for p in routed.parked)
         for rec, reason, detail in routed.dead:
             await self.dead_letter(
                 rec.key,
@@ -238,24 +244,34 @@ class Runtime:
         return [Parked.from_json(o) for o in raw or []]
 
     async def _park(self, parked: Sequence[Parked]) -> None:
-        await self.pool.executemany(
-            """INSERT INTO unmapped_conversations
-                   (conversation_id, first_seen_at, last_seen_at, observations)
-               VALUES ($1, $2, $2, jsonb_build_array($3::jsonb))
-               ON CONFLICT (conversation_id) DO UPDATE SET
-                 last_seen_at = EXCLUDED.last_seen_at,
-                 observations = CASE
-                   WHEN jsonb_array_length(unmapped_conversations.observations) < $4
-                   THEN unmapped_conversations.observations || EXCLUDED.observations
-                   ELSE unmapped_conversations.observations END,
-                 dropped = unmapped_conversations.dropped + CASE
-                   WHEN jsonb_array_length(unmapped_conversations.observations) < $4
-                   THEN 0 ELSE 1 END""",
-            [
-                (p.conversation_id, p.received_at, p.to_dict(), _MAX_PARKED_PER_CONVERSATION)
-                for p in parked
-            ],
+        """Park within the table's bound and note what was parked in ``parked_here``; what a
+        full table refuses is counted, and alerted once per episode (``parked_overflow``)."""
+        limit = self.settings.parked_max_conversations
+        outcome = await park(self.pool, parked, limit)
+        self.parked_here.update(outcome.admitted)
+        self.metrics.parked_refused.inc(outcome.refused_observations)
+        now = datetime.now(UTC)
+        started = self.parking_overflow.observe(
+            outcome.refused_conversations, outcome.used, limit, now
         )
+        if not started:
+            return
+        log.warning(
+            "parked table full; events of new unmapped conversations are dropped",
+            limit=limit,
+            refused_conversations=outcome.refused_conversations,
+        )
+        try:
+            await self.emit_alerts(
+                [
+                    parked_overflow_alert(
+                        self.consumer_name, now, limit, outcome.refused_conversations
+                    )
+                ]
+            )
+        except BaseException:
+            self.parking_overflow.since = None  # not alerted: the next refusal tries again
+            raise
 
     async def produce_updates(self, updates: Sequence[SessionUpdate]) -> None:
         if not updates:

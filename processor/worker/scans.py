@@ -1,19 +1,31 @@
-"""The leader's timers: expiry, archive, orphans, unmapped conversations, the outbox sweep."""
+"""The leader's timers: expiry, archive, orphans, unmapped conversations (alerted, released,
+expired after their retention), the outbox sweep."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from processor.core.scans import archive_update, expire_update, orphan_alert, unmapped_alert
+from processor.core.scans import (
+    archive_update,
+    cap_alerts,
+    expire_update,
+    orphan_alert,
+    unmapped_alert,
+)
 from processor.logs import get_logger
+from processor.sink import enqueue, insert_alerts
 from processor.worker.route import Parked, unpark
 from processor.worker.runtime import Runtime
+from processor.worker.unmapped import expire_unmapped
+from schemas.alerts import Alert
 
 __all__ = ["run_scans"]
 
 log = get_logger("chatstate.scans")
 _LIMIT = 5000
+_EXPIRE_LIMIT = 50_000  # rows forgotten per round: a flood's backlog clears in a few rounds
 
 
 async def run_scans(rt: Runtime) -> dict[str, int]:
@@ -27,6 +39,7 @@ async def run_scans(rt: Runtime) -> dict[str, int]:
         "orphaned": await _orphans(rt, now),
         "unmapped": await _unmapped(rt, now),
         "released": await _release_parked(rt),
+        "expired_unmapped": await _expire_unmapped(rt, now),
         "outbox": await rt.sweep_outbox(),
     }
     if any(counts.values()):
@@ -71,13 +84,15 @@ async def _orphans(rt: Runtime, now: datetime) -> int:
         now - grace,
         _LIMIT,
     )
-    await rt.emit_alerts(
+    await _emit_capped(
+        rt,
         [
             orphan_alert(
                 r["conversation_id"], r["persistent_session_id"], r["first_seen_at"], now, grace
             )
             for r in rows
-        ]
+        ],
+        now,
     )
     return len(rows)
 
@@ -96,13 +111,37 @@ async def _unmapped(rt: Runtime, now: datetime) -> int:
         now - rt.settings.orphan_grace,
         _LIMIT,
     )
-    await rt.emit_alerts(
+    await _emit_capped(
+        rt,
         [
             unmapped_alert(r["conversation_id"], r["first_seen_at"], r["n"], r["dropped"], now)
             for r in rows
-        ]
+        ],
+        now,
     )
     return len(rows)
+
+
+async def _emit_capped(rt: Runtime, alerts: Sequence[Alert], now: datetime) -> None:
+    """A round's per-conversation alerts up to the cap, then one aggregate (``cap_alerts``).
+    All of them are recorded in the alert log in the transaction that queues the published
+    ones, so a covered conversation never pages later and a crash repeats nothing."""
+    if not alerts:
+        return
+    capped = cap_alerts(alerts, rt.settings.scan_alerts_max_per_round, now)
+    told = [*capped.shown, *([capped.aggregate] if capped.aggregate else [])]
+    topic = rt.catalog.name("chat.alerts")
+    async with rt.pool.acquire() as conn, conn.transaction():
+        new = {a.dedup_key for a in await insert_alerts(conn, [*told, *capped.covered])}
+        records = await enqueue(
+            conn,
+            [(topic, a.subject.encode(), a.to_json_bytes()) for a in told if a.dedup_key in new],
+        )
+    if capped.aggregate is not None:
+        rt.metrics.scan_alerts_aggregated.labels(capped.aggregate.type.value).inc(
+            len(capped.covered)
+        )
+    await rt.publish(records, wait_for_database=False)
 
 
 async def _release_parked(rt: Runtime) -> int:
@@ -123,3 +162,10 @@ async def _release_parked(rt: Runtime) -> int:
             r["last_seen_at"],
         )
     return len(rows)
+
+
+async def _expire_unmapped(rt: Runtime, now: datetime) -> int:
+    """The age bound of parking: conversations unmapped for longer than the retention."""
+    expired = await expire_unmapped(rt.pool, now - rt.settings.unmapped_retention, _EXPIRE_LIMIT)
+    rt.metrics.unmapped_expired.inc(expired)
+    return expired
