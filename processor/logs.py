@@ -2,6 +2,8 @@
 
 Every line passes through ``mask_sensitive`` whatever library wrote it, so a secret in a settings
 dump, a bearer token in a header or a card number in a rejected record never reaches a log sink.
+Exceptions, ours or a library's, are rendered as a plain-text traceback *before* masking: the
+traceback is kept, the values in it are not.
 JSON when the output is not a terminal (production), readable key=value on a terminal.
 """
 
@@ -151,6 +153,11 @@ def configure_logging(
         ],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # A library's ``log.exception``/``exc_info=True`` arrives as an exc_info tuple: the
+            # renderers would print its repr (no traceback, the message unmasked) or, on a
+            # terminal, a rich traceback with every frame's locals, also unmasked. Formatted to
+            # plain text here, before masking, it is masked like any other field.
+            structlog.processors.format_exc_info,
             mask_sensitive,
             renderer,
         ],

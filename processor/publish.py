@@ -1,4 +1,5 @@
-"""Publishing what a committed transaction decided: the outbox, and dead letters.
+"""Publishing what a committed transaction decided: the outbox, and dead letters (redacted,
+see ``processor/dlq.py``).
 
 Records reach ``chat.sessions`` and ``chat.alerts`` only through the outbox: written in the same
 transaction as the rows they describe, produced after the commit, deleted once Kafka
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from processor.dlq import DEFAULT_MAX_BYTES, DeadLetter, build_dead_letter
 from processor.sink import OutboxRecord
 from schemas.dlq import DeadLetterInfo
 
@@ -21,10 +23,20 @@ __all__ = ["Publisher"]
 
 
 class Publisher:
-    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, dlq_topic: str) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        dlq_topic: str,
+        *,
+        dlq_encryption_key: str | None = None,
+        dlq_max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self.pool = pool
         self.producer = producer
         self.dlq_topic = dlq_topic
+        self.dlq_encryption_key = dlq_encryption_key
+        self.dlq_max_bytes = dlq_max_bytes
 
     async def produce(self, records: Sequence[OutboxRecord]) -> None:
         """Produce committed outbox records and wait for Kafka's acks (Kafka only: the caller
@@ -58,6 +70,28 @@ class Publisher:
             for r in rows
         ]
 
-    async def dead_letter(self, key: bytes | None, value: bytes, info: DeadLetterInfo) -> None:
-        """The original key and bytes, untouched; headers say where from, which stage, why."""
-        await self.producer.send_and_wait(self.dlq_topic, value, key=key, headers=info.headers())
+    async def dead_letter(
+        self,
+        key: bytes | None,
+        value: bytes,
+        info: DeadLetterInfo,
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        """Dead-letter one record: redacted, its original encrypted when a key is configured,
+        sized to fit (``processor.dlq.build_dead_letter``); headers say where from and why."""
+        await self.produce_dead_letter(
+            build_dead_letter(
+                key,
+                value,
+                headers,
+                info,
+                encryption_key=self.dlq_encryption_key,
+                max_bytes=self.dlq_max_bytes,
+            )
+        )
+
+    async def produce_dead_letter(self, dead: DeadLetter) -> None:
+        """Produce a dead letter already built and wait for Kafka's ack."""
+        await self.producer.send_and_wait(
+            self.dlq_topic, dead.value, key=dead.key, headers=list(dead.headers)
+        )

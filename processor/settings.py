@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "default_state_dir", "project_root"]
@@ -33,7 +33,11 @@ def default_state_dir() -> Path:
 class Settings(BaseSettings):
     """Effective configuration. ``chatstate config show`` prints it with secrets masked."""
 
-    model_config = SettingsConfigDict(env_prefix="CHATSTATE_", extra="ignore")
+    # hide_input_in_errors: a mistyped secret (a key, a URL with its password) must not be
+    # echoed into the error that refuses it.
+    model_config = SettingsConfigDict(
+        env_prefix="CHATSTATE_", extra="ignore", hide_input_in_errors=True
+    )
 
     # --- servers -----------------------------------------------------------------------------
     kafka_bootstrap_servers: str | None = Field(
@@ -141,6 +145,35 @@ class Settings(BaseSettings):
         default=2, ge=1,
         description="API processes (uvicorn workers); one per core the API may use.",
     )
+
+    # --- dead letters ---------------------------------------------------------------------------
+    dlq_encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key (or several, comma-separated: the first encrypts, all decrypt) "
+        "to keep each dead letter's untouched original encrypted for `chatstate dlq replay`; "
+        "unset: dead letters keep only the redacted record. `chatstate dlq new-key` prints one.",
+    )
+
+    @field_validator("dlq_encryption_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refused at start, not at the first dead letter (which would then carry no original)."""
+        if value is None:
+            return None
+        import base64
+        import binascii
+
+        keys = [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
+        try:
+            ok = bool(keys) and all(len(base64.urlsafe_b64decode(k)) == 32 for k in keys)
+        except (binascii.Error, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(
+                "CHATSTATE_DLQ_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64-encoded "
+                "bytes) or several separated by commas; `chatstate dlq new-key` prints one"
+            )
+        return value
 
     # --- logging -------------------------------------------------------------------------------
     log_level: str = "INFO"

@@ -49,3 +49,75 @@ def test_log_lines_mask_secrets_urls_tokens_and_pii(capsys: pytest.CaptureFixtur
         assert leaked not in err, leaked
     assert "[REDACTED:card_number]" in err
     assert "[REDACTED:email]" in err
+
+
+_CARD = "4111 1111 1111 1111"
+_MAIL = "jane.doe@example.com"
+_TOKEN = "abc.def.ghi"
+
+
+def _fail_with_pii() -> None:
+    """Raises with PII in the messages, in a raising source line and in a frame's locals."""
+    customer_note = f"card {_CARD} mail {_MAIL}"  # a local: rich's show_locals would print it
+    try:
+        raise ValueError(customer_note)
+    except ValueError as cause:
+        raise RuntimeError("refused card 4111 1111 1111 1111 for jane.doe@example.com") from cause
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+@pytest.mark.parametrize(
+    "library",
+    ["faust.agent", "aiokafka.consumer.group_coordinator", "uvicorn.error", "asyncpg.pool"],
+)
+def test_library_exceptions_keep_their_traceback_and_lose_their_pii(
+    capsys: pytest.CaptureFixture[str], library: str, fmt: str
+) -> None:
+    configure_logging("INFO", fmt)  # type: ignore[arg-type]
+    try:
+        _fail_with_pii()
+    except RuntimeError:
+        logging.getLogger(library).exception("handler failed for %s", _MAIL)
+        logging.getLogger(library).error("again, Bearer abc.def.ghi", exc_info=True)
+    err = capsys.readouterr().err
+    for leaked in (_CARD, "4111111111111111", _MAIL, _TOKEN):
+        assert leaked not in err, leaked
+    text = json.loads(err.splitlines()[0])["exception"] if fmt == "json" else err
+    assert "Traceback (most recent call last)" in text
+    assert "in _fail_with_pii" in text  # the frame that raised
+    assert "ValueError: card [REDACTED:card_number] mail [REDACTED:email]" in text  # the cause
+    assert "RuntimeError: refused card [REDACTED:card_number] for [REDACTED:email]" in text
+    assert err.count("Traceback (most recent call last)") == 4  # two records, two exceptions each
+
+
+def test_our_own_exceptions_are_masked_with_their_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "json")
+    try:
+        _fail_with_pii()
+    except RuntimeError:
+        get_logger("chatstate.worker").exception("batch failed")
+    line = json.loads(capsys.readouterr().err.splitlines()[0])
+    assert "in _fail_with_pii" in line["exception"]
+    assert _CARD not in line["exception"]
+    assert _MAIL not in line["exception"]
+
+
+def test_a_dlq_encryption_key_is_checked_at_start_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cryptography.fernet import Fernet
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("CHATSTATE_DLQ_ENCRYPTION_KEY", "not-a-fernet-key-but-secret")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert "CHATSTATE_DLQ_ENCRYPTION_KEY must be a Fernet key" in str(caught.value)
+    assert "not-a-fernet-key-but-secret" not in str(caught.value)
+    good = Fernet.generate_key().decode()
+    monkeypatch.setenv("CHATSTATE_DLQ_ENCRYPTION_KEY", f"{good}, {Fernet.generate_key().decode()}")
+    s = Settings()
+    assert s.dlq_encryption_key is not None
+    assert s.dlq_encryption_key.get_secret_value().startswith(good)
+    assert good not in json.dumps(s.masked())
