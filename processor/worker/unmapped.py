@@ -5,7 +5,7 @@ and the count they read stays true until they commit: the bound holds across wor
 only within one. Parking is rare in normal traffic (an event before its session is known), so
 the lock costs nothing there; under a flood it serialises what would be refused anyway.
 The exact ``count(*)`` is paid only by batches that park: ~30 ms at the default bound of
-100,000 rows on the shared dev machine (a temp table of 100,000 rows, warm), ~5 ms at 2,000.
+100,000 rows on the shared dev machine (a temp table, warm), under 1 ms at 2,000.
 A counter row would be cheaper but every path that deletes rows would have to keep it right.
 """
 
