@@ -176,7 +176,8 @@ async def main(seconds: float, connections: int, workers: int | None, sessions: 
         sys.exit("api_bench: wrk is not installed (apt-get install wrk, or make bench-api)")
     settings = Settings()
     ep = endpoints(settings)
-    space = await create_space(ep.kafka_bootstrap, ep.database_url, label="apibench")
+    space = await create_space(ep.kafka_bootstrap, ep.database_url, label="apibench",
+                               security=ep.kafka_security)
     db_url = space.database_url
 
     port = _free_port()

@@ -25,6 +25,7 @@ import uuid
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from processor.kafka_security import PLAINTEXT
 from processor.producer import make_producer
 
 AGENT = r"""
@@ -58,7 +59,8 @@ async def produce(bootstrap: str, topic: str, n: int) -> None:
     await admin.create_topics([NewTopic(topic, 6, 1)])
     await admin.close()
     await asyncio.sleep(1)
-    producer = make_producer(bootstrap, linger_ms=20, max_batch_size=512 * 1024)
+    # The local stack's plain listener, like this script's other clients and its Faust app.
+    producer = make_producer(bootstrap, PLAINTEXT, linger_ms=20, max_batch_size=512 * 1024)
     await producer.start()
     value = json.dumps({"pad": "x" * 880}).encode()
     futures = [await producer.send(topic, value, key=str(i).encode()) for i in range(n)]

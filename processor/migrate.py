@@ -15,6 +15,7 @@ from importlib import resources
 
 import asyncpg
 
+from processor.db import connect
 from processor.errors import ChatstateError
 
 __all__ = ["Migration", "MigrationError", "available", "migrate", "status"]
@@ -67,7 +68,7 @@ async def status(conn: asyncpg.Connection) -> dict[int, tuple[str, str]]:
 
 async def migrate(url: str) -> list[Migration]:
     """Apply pending migrations; return those applied (empty when up to date)."""
-    conn = await asyncpg.connect(url)
+    conn = await connect(url)  # TLS/password failures explained (processor.db)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
         try:

@@ -30,6 +30,11 @@ def default_state_dir() -> Path:
     return Path(f"/tmp/chatstate-dev-{os.getuid()}")  # noqa: S108 - throwaway dev stack by design
 
 
+def _kafka_alias(name: str) -> AliasChoices:
+    """``KAFKA_<name>`` (the conventional, DESIGN.md name) or ``CHATSTATE_KAFKA_<name>``."""
+    return AliasChoices(f"KAFKA_{name}", f"CHATSTATE_KAFKA_{name}")
+
+
 class Settings(BaseSettings):
     """Effective configuration. ``chatstate config show`` prints it with secrets masked."""
 
@@ -50,7 +55,34 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "CHATSTATE_DATABASE_URL"),
-        description="postgresql://user:password@host:port/db; unset means: the local dev stack.",
+        description="postgresql://user:password@host:port/db; unset means: the local dev stack. "
+        "TLS with verification: ?sslmode=verify-full&sslrootcert=/path/ca.pem "
+        "(docs/operations.md).",
+    )
+    # Kafka client security: every client (worker, API, CLI, tools) takes it from here through
+    # processor.kafka_security, which also checks the combination and names what is missing.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", validation_alias=_kafka_alias("SECURITY_PROTOCOL")
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, validation_alias=_kafka_alias("SASL_MECHANISM")
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, validation_alias=_kafka_alias("SASL_USERNAME")
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, validation_alias=_kafka_alias("SASL_PASSWORD")
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, validation_alias=_kafka_alias("SSL_CAFILE"),
+        description="PEM CA bundle the brokers' certificates chain to; unset: the system's CAs.",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, validation_alias=_kafka_alias("SSL_CERTFILE"),
+        description="Client certificate (PEM) for clusters that authenticate clients by TLS.",
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None, validation_alias=_kafka_alias("SSL_KEYFILE")
     )
 
     # --- topics ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, Field, field_validator
 
 from processor.errors import ConfigError
+from processor.kafka_security import KafkaSecurity, diagnose
 
 _TOPIC_ALREADY_EXISTS = 36
 
@@ -118,13 +119,23 @@ def _capped(config: Mapping[str, str], rf: int) -> dict[str, str]:
     return out
 
 
-async def apply(catalog: Catalog, bootstrap: str, *, dry_run: bool = False) -> Plan:
+async def apply(
+    catalog: Catalog, bootstrap: str, security: KafkaSecurity, *, dry_run: bool = False
+) -> Plan:
     """Create missing topics; report drift. Idempotent."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+    from aiokafka.errors import KafkaConnectionError
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    await admin.start()
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15000, **security.client_options()
+    )
+    try:
+        await admin.start()
+    except KafkaConnectionError:
+        await admin.close()
+        # aiokafka's error says only "Unable to bootstrap"; say which setting is wrong.
+        raise ConfigError(f"cannot use Kafka: {await diagnose(bootstrap, security)}") from None
     try:
         cluster = await admin.describe_cluster()
         brokers = len(cluster["brokers"])

@@ -15,6 +15,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from processor.devstack.resolve import Endpoints, provision
+from processor.kafka_security import KafkaSecurity
 from processor.migrate import migrate
 from processor.settings import Settings
 from processor.topics import Catalog
@@ -70,6 +71,8 @@ class StackSlice:
     database_url: str = field(repr=False)  # carries the password: never in test output
     topic_prefix: str
     catalog: Catalog
+    # TLS/SASL for test clients (KAFKA_SECURITY_PROTOCOL & co. when the servers are named).
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     def settings(self, **overrides: object) -> Settings:
         return Settings(
@@ -107,9 +110,11 @@ async def env(stack: Endpoints, fresh_db: str) -> AsyncIterator[StackSlice]:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     settings = Settings()
     catalog = Catalog.load(settings.topics_file, prefix)
-    await apply_topics(catalog, stack.kafka_bootstrap)
-    yield StackSlice(stack.kafka_bootstrap, fresh_db, prefix, catalog)
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    await apply_topics(catalog, stack.kafka_bootstrap, stack.kafka_security)
+    yield StackSlice(stack.kafka_bootstrap, fresh_db, prefix, catalog, stack.kafka_security)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=stack.kafka_bootstrap, **stack.kafka_security.client_options()
+    )
     await admin.start()
     try:
         await admin.delete_topics([s.name for s in catalog.topics.values()])

@@ -28,6 +28,7 @@ from processor.api.publish import Publisher
 from processor.api.store import PgSessionStore
 from processor.api.tokens import TokenSigner
 from processor.db import create_pool, keep_session_state
+from processor.kafka_security import KafkaSecurity
 from processor.logs import get_logger
 from processor.settings import Settings
 from processor.topics import Catalog
@@ -66,6 +67,7 @@ def create_app(
     most of the API's p99 (context p99 66 ms -> 30 ms at 50 clients, benchmarks/api_bench.py).
     """
     catalog = Catalog.load(settings.topics_file, settings.topic_prefix)
+    kafka_security = KafkaSecurity.from_settings(settings)  # a bad combination refuses to start
     state = ApiState(
         settings=settings,
         signer=TokenSigner(settings.token_signing_key.get_secret_value().encode(),
@@ -84,7 +86,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         pool = await (pool_factory or open_pool)(database_url)
-        publisher = Publisher(kafka_bootstrap, settings.api_produce_timeout_s)
+        publisher = Publisher(kafka_bootstrap, settings.api_produce_timeout_s, kafka_security)
         state.store = PgSessionStore(pool)
         state.publisher = publisher
         if not await publisher.start():

@@ -18,16 +18,21 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from processor.api.exceptions import KafkaUnavailable
+from processor.kafka_security import KafkaSecurity, diagnose
+from processor.logs import get_logger
 from processor.producer import make_producer
 
 __all__ = ["Publisher"]
+
+log = get_logger("chatstate.api")
 
 _RETRY_START_AFTER_S = 1.0  # while Kafka is down, do not dial it on every request
 
 
 class Publisher:
-    def __init__(self, bootstrap: str, timeout_s: float) -> None:
+    def __init__(self, bootstrap: str, timeout_s: float, security: KafkaSecurity) -> None:
         self._bootstrap = bootstrap
+        self._security = security
         self.timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
@@ -46,8 +51,8 @@ class Publisher:
             # latency; under load records batch anyway while the previous request to the broker
             # is in flight (persist p99 46 -> 30 ms at 50 clients, benchmarks/api_bench.py).
             producer = make_producer(
-                self._bootstrap, request_timeout_ms=max(1000, int(self.timeout_s * 1000)),
-                linger_ms=0,
+                self._bootstrap, self._security,
+                request_timeout_ms=max(1000, int(self.timeout_s * 1000)), linger_ms=0,
             )
             try:
                 await asyncio.wait_for(producer.start(), self.timeout_s)
@@ -63,6 +68,9 @@ class Publisher:
         try:
             await self._ensure()
         except KafkaUnavailable:
+            # Which setting is wrong (password, CA, protocol) or that nothing answers.
+            reason = await diagnose(self._bootstrap, self._security, self.timeout_s)
+            log.error("api_kafka_unusable", reason=reason)
             return False
         return True
 

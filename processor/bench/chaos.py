@@ -114,7 +114,8 @@ async def run_chaos(
     report: dict[str, Any] = {"config": {k: str(v) for k, v in cfg.__dict__.items()}}
 
     async def stream() -> None:
-        sent.append(await produce(records, space.kafka_bootstrap, space.catalog, rate=cfg.rate,
+        sent.append(await produce(records, space.kafka_bootstrap, space.catalog,
+                                  security=space.security, rate=cfg.rate,
                                   keep_offsets=True, stop=stop))
 
     async def fault(name: str, act: Callable[[], Any]) -> None:
@@ -213,13 +214,14 @@ async def _judge(
     space: RunSpace, probe: Probe, sim: Simulation, sent: list[ProduceStats], cfg: ChaosConfig
 ) -> dict[str, Any]:
     internal = space.catalog.topics[INTERNAL]
-    parts = await read_topic(space.kafka_bootstrap, internal.name, internal.partitions)
+    parts = await read_topic(space.kafka_bootstrap, internal.name, internal.partitions,
+                             space.security)
     replay = replay_updates(parts, LifecyclePolicy(ttl=cfg.ttl))
     verdict = await compare(space.database_url, replay)
     applied = await probe.applied()
     alerts_spec = space.catalog.topics["chat.alerts"]
     alert_parts = await read_topic(space.kafka_bootstrap, alerts_spec.name,
-                                   alerts_spec.partitions)
+                                   alerts_spec.partitions, space.security)
     n_alerts, dup = alert_duplicates([v for p in alert_parts for _, v in p])
 
     records = [r for s in sent for r in s.records]

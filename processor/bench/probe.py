@@ -50,10 +50,11 @@ class Probe:
         self.partitions: dict[str, list[TopicPartition]] = {}
 
     async def start(self) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.space.kafka_bootstrap)
+        security = self.space.security.client_options()
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.space.kafka_bootstrap, **security)
         await self._admin.start()
         self._kafka = AIOKafkaConsumer(bootstrap_servers=self.space.kafka_bootstrap,
-                                       enable_auto_commit=False)
+                                       enable_auto_commit=False, **security)
         await self._kafka.start()
         for logical in (*INPUTS, INTERNAL):
             name = self.space.topic(logical)

@@ -19,6 +19,8 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from processor.kafka_security import KafkaSecurity
+
 __all__ = ["RefResult", "naive_baseline", "raw_ceiling"]
 
 
@@ -40,10 +42,10 @@ class RefResult:
 
 
 async def _consumer(
-    bootstrap: str, start: dict[TopicPartition, int]
+    bootstrap: str, start: dict[TopicPartition, int], security: KafkaSecurity
 ) -> AIOKafkaConsumer:
     c = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False,
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **security.client_options(),
         max_partition_fetch_bytes=4 * 2**20, fetch_max_bytes=32 * 2**20,
     )
     await c.start()
@@ -72,10 +74,10 @@ def _psid(doc: Any) -> str | None:
 
 async def raw_ceiling(
     bootstrap: str, start: dict[TopicPartition, int], end: dict[TopicPartition, int],
-    max_s: float = 300.0,
+    max_s: float = 300.0, *, security: KafkaSecurity,
 ) -> RefResult:
     total = sum(end[tp] - start[tp] for tp in start)
-    c = await _consumer(bootstrap, start)
+    c = await _consumer(bootstrap, start, security)
     n = errors = 0
     t0 = time.monotonic()
     try:
@@ -113,14 +115,14 @@ ON CONFLICT (record_key) DO UPDATE
 
 async def naive_baseline(
     bootstrap: str, database_url: str, start: dict[TopicPartition, int],
-    end: dict[TopicPartition, int], max_s: float = 120.0,
+    end: dict[TopicPartition, int], max_s: float = 120.0, *, security: KafkaSecurity,
 ) -> RefResult:
     """One autocommitted upsert per record (keyed by the Kafka key, the session id kept when
     found), in a table of its own in the run's database."""
     total = sum(end[tp] - start[tp] for tp in start)
     db = await asyncpg.connect(database_url)
     await db.execute(NAIVE_TABLE)
-    c = await _consumer(bootstrap, start)
+    c = await _consumer(bootstrap, start, security)
     n = errors = 0
     t0 = time.monotonic()
     try:

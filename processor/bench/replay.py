@@ -19,6 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from processor.core.lifecycle import LifecyclePolicy, decide
+from processor.kafka_security import KafkaSecurity
 from schemas.alerts import Alert
 from schemas.commands import SessionUpdate
 from schemas.session import SessionState
@@ -26,9 +27,13 @@ from schemas.session import SessionState
 __all__ = ["Replay", "Verdict", "alert_duplicates", "compare", "read_topic", "replay_updates"]
 
 
-async def read_topic(bootstrap: str, topic: str, partitions: int) -> list[list[tuple[Any, bytes]]]:
+async def read_topic(
+    bootstrap: str, topic: str, partitions: int, security: KafkaSecurity
+) -> list[list[tuple[Any, bytes]]]:
     """Every record of ``topic`` up to its current end, per partition, in offset order."""
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    c = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **security.client_options()
+    )
     await c.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]

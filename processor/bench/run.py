@@ -31,6 +31,7 @@ from processor.bench.profile import start_profiler, summarise
 from processor.bench.references import naive_baseline, raw_ceiling
 from processor.bench.space import RunSpace, create_space, drop_space
 from processor.bench.worker import ResourceSampler, WorkerProcess, worker_available
+from processor.kafka_security import KafkaSecurity
 from processor.sim import ProduceStats, SimConfig, Simulation, produce
 
 __all__ = ["GOALS", "BenchConfig", "percentile", "run_bench"]
@@ -108,12 +109,12 @@ def percentile(values: list[float], q: float) -> float | None:
 
 async def run_bench(
     cfg: BenchConfig, kafka: str, admin_db_url: str, argv: list[str],
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = print, *, security: KafkaSecurity,
 ) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = cfg.results_dir / f"bench-{stamp}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    space = await create_space(kafka, admin_db_url)
+    space = await create_space(kafka, admin_db_url, security=security)
     say(f"private run space: topics {space.prefix}*, database {space.database}")
     app_id = f"{space.prefix.rstrip('.')}-worker"
     probe = Probe(space, app_id)
@@ -134,10 +135,11 @@ async def run_bench(
             await _backlog(run, None)
         start, end = run.before, run.after
         say("raw ceiling: reading + json.loads the same records ...")
-        report["rawCeiling"] = (await raw_ceiling(kafka, start, end)).as_dict()
+        report["rawCeiling"] = (await raw_ceiling(kafka, start, end, security=security)).as_dict()
         say("naive baseline: one autocommitted upsert per record ...")
         report["naiveBaseline"] = (
-            await naive_baseline(kafka, space.database_url, start, end, cfg.naive_max_s)
+            await naive_baseline(kafka, space.database_url, start, end, cfg.naive_max_s,
+                                 security=security)
         ).as_dict()
         report["ratios"] = _ratios(report)
         report["goalsMet"] = _goals_met(report)
@@ -169,7 +171,8 @@ async def _backlog(run: _Run, worker: WorkerProcess | None) -> None:
     sim = Simulation(SimConfig(seed=cfg.seed, start=_now(), sessions=None,
                                target_events=cfg.events))
     run.say(f"producing {cfg.events:,} records ...")
-    stats = await produce(sim.records(), run.space.kafka_bootstrap, run.space.catalog)
+    stats = await produce(sim.records(), run.space.kafka_bootstrap, run.space.catalog,
+                          security=run.space.security)
     run.before, run.after = before, await run.probe.end_offsets(INPUTS)
     run.produced = stats
     run.say(f"produced {stats.sent:,} records in {stats.finished - stats.started:.1f} s "
@@ -183,7 +186,8 @@ async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[st
     run.phase = "warmup"
     warm = Simulation(SimConfig(seed=cfg.seed + 1000, start=_now(), sessions=None,
                                 target_events=cfg.warmup_events))
-    await produce(warm.records(), run.space.kafka_bootstrap, run.space.catalog)
+    await produce(warm.records(), run.space.kafka_bootstrap, run.space.catalog,
+                  security=run.space.security)
     s, reached = await run.drain(180.0)
     if reached is None or not worker.alive():
         raise RuntimeError(f"worker did not take the warm-up (last sample {s}); see {out_dir}")
@@ -228,7 +232,8 @@ async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[st
     sampling = asyncio.create_task(_sample_forever(run))
     try:
         stats = await produce(lat_sim.records(), run.space.kafka_bootstrap, run.space.catalog,
-                              rate=cfg.latency_rate, duration=cfg.latency_duration_s, stamp=True)
+                              security=run.space.security, rate=cfg.latency_rate,
+                              duration=cfg.latency_duration_s, stamp=True)
     finally:
         sampling.cancel()
     await run.drain(120.0)

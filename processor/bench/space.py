@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from processor.kafka_security import KafkaSecurity
 from processor.migrate import migrate
 from processor.settings import Settings
 from processor.topics import Catalog
@@ -30,12 +31,15 @@ class RunSpace:
     database: str
     prefix: str
     catalog: Catalog
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)  # TLS/SASL of every client
 
     def topic(self, logical: str) -> str:
         return self.catalog.name(logical)
 
 
-async def create_space(kafka_bootstrap: str, admin_url: str, label: str = "bench") -> RunSpace:
+async def create_space(
+    kafka_bootstrap: str, admin_url: str, label: str = "bench", *, security: KafkaSecurity
+) -> RunSpace:
     token = uuid.uuid4().hex[:10]
     prefix = f"{label}{token}."
     database = f"{label}_{token}"
@@ -47,15 +51,17 @@ async def create_space(kafka_bootstrap: str, admin_url: str, label: str = "bench
     url = with_db(admin_url, database)
     await migrate(url)
     catalog = Catalog.load(Settings().topics_file, prefix)
-    await apply_topics(catalog, kafka_bootstrap)
-    return RunSpace(kafka_bootstrap, admin_url, url, database, prefix, catalog)
+    await apply_topics(catalog, kafka_bootstrap, security)
+    return RunSpace(kafka_bootstrap, admin_url, url, database, prefix, catalog, security)
 
 
 async def drop_space(space: RunSpace) -> None:
     """Topics and database go; the results folder keeps the figures."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=space.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=space.kafka_bootstrap, **space.security.client_options()
+    )
     await admin.start()
     try:
         await admin.delete_topics([s.name for s in space.catalog.topics.values()])

@@ -68,6 +68,7 @@ class WorkerProcess:
             "CHATSTATE_SCAN_INTERVAL_S": str(self.scan_interval_s),
             # Faust keeps a data directory; one per worker so two never share it.
             "CHATSTATE_STATE_DIR": str(self._state_dir),
+            **self.space.security.environment(),
             "CHATSTATE_LOG_FORMAT": "json",
         })
         return env

@@ -49,7 +49,7 @@ def bench(
     )
     report = asyncio.run(
         run_bench(cfg, ep.kafka_bootstrap, ep.database_url, sys.argv,
-                  say=lambda m: typer.echo(m, err=True))
+                  say=lambda m: typer.echo(m, err=True), security=ep.kafka_security)
     )
     typer.echo(table(report))
     prof = (report.get("chatstate") or {}).get("profile") or {}
@@ -144,7 +144,8 @@ def chaos(
     out.mkdir(parents=True, exist_ok=True)
 
     async def go() -> dict[str, Any]:
-        space = await create_space(ep.kafka_bootstrap, ep.database_url, label="chaos")
+        space = await create_space(ep.kafka_bootstrap, ep.database_url, label="chaos",
+                                   security=ep.kafka_security)
         say(f"private run space: topics {space.prefix}*, database {space.database}")
         try:
             return await run_chaos(space, cfg, out, say,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import typer
 
 from processor.cli._common import friendly_errors, load_settings
@@ -12,9 +14,14 @@ app = typer.Typer(help="The local stack: a real Kafka (KRaft) and PostgreSQL, no
 
 @app.command()
 @friendly_errors
-def up() -> None:
+def up(
+    secure: bool = typer.Option(
+        False, help="Kafka over SASL_SSL (SCRAM-SHA-512) and PostgreSQL over TLS only, with a "
+        "throwaway CA; `chatstate dev env` prints what clients need.",
+    ),
+) -> None:
     """Start Kafka and PostgreSQL (idempotent) and wait until both answer."""
-    status, took = LocalStack(load_settings()).up()
+    status, took = LocalStack(load_settings()).up(secure=secure or None)
     typer.echo(
         f"stack up in {took:.1f}s: kafka {status.kafka_bootstrap} (pid {status.kafka_pid}),"
         f" postgres pid {status.postgres_pid}"
@@ -43,13 +50,14 @@ def status() -> None:
 @app.command()
 @friendly_errors
 def env() -> None:
-    """Print KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL for the running stack (eval-able)."""
+    """Print KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL (and for a secure stack the KAFKA_SASL_*
+    and KAFKA_SSL_CAFILE settings) for the running stack (eval-able)."""
     s = LocalStack(load_settings()).status()
     if not s.up:
         typer.secho("error: the stack is not up (chatstate dev up)", err=True, fg="red")
         raise typer.Exit(1)
-    typer.echo(f"export KAFKA_BOOTSTRAP_SERVERS={s.kafka_bootstrap}")
-    typer.echo(f"export DATABASE_URL={s.database_url}")
+    for name, value in s.client_environment().items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
 
 
 @app.command()

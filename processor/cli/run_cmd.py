@@ -47,7 +47,8 @@ def run(
         )
     ep = endpoints(settings)
     plan = asyncio.run(
-        apply(Catalog.load(settings.topics_file, settings.topic_prefix), ep.kafka_bootstrap)
+        apply(Catalog.load(settings.topics_file, settings.topic_prefix), ep.kafka_bootstrap,
+              ep.kafka_security)
     )
     typer.echo(
         f"topics: {len(plan.create)} created, {len(plan.in_sync)} in sync"

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from processor.cli._common import friendly_errors, load_settings
-from processor.devstack.resolve import endpoints
+from processor.devstack.resolve import Endpoints, endpoints
 from processor.sim import (
     ProduceStats,
     SimConfig,
@@ -82,7 +82,7 @@ def simulate(
         settings = load_settings()
         ep = endpoints(settings)
         catalog = Catalog.load(settings.topics_file, settings.topic_prefix)
-        stats = asyncio.run(_produce(sim, ep.kafka_bootstrap, catalog, rate, duration))
+        stats = asyncio.run(_produce(sim, ep, catalog, rate, duration))
         typer.echo(
             f"produced {stats.sent} records for {len(sim.plans)} sessions in "
             f"{stats.finished - stats.started:.1f} s ({stats.rate:,.0f}/s): "
@@ -94,12 +94,13 @@ def simulate(
 
 
 async def _produce(
-    sim: Simulation, bootstrap: str, catalog: Catalog, rate: float | None, duration: float | None
+    sim: Simulation, ep: Endpoints, catalog: Catalog, rate: float | None, duration: float | None
 ) -> ProduceStats:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     if not sys.stderr.isatty():
-        return await produce(sim.records(), bootstrap, catalog, rate=rate, duration=duration)
+        return await produce(sim.records(), ep.kafka_bootstrap, catalog,
+                             security=ep.kafka_security, rate=rate, duration=duration)
     total = int(rate * duration) if rate and duration else None
     with Progress(
         TextColumn("producing"), BarColumn(), TextColumn("{task.completed:,} records"),
@@ -107,6 +108,7 @@ async def _produce(
     ) as bar:
         task = bar.add_task("produce", total=total)
         return await produce(
-            sim.records(), bootstrap, catalog, rate=rate, duration=duration,
+            sim.records(), ep.kafka_bootstrap, catalog, security=ep.kafka_security,
+            rate=rate, duration=duration,
             on_progress=lambda n: bar.update(task, completed=n),
         )

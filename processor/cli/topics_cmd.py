@@ -20,9 +20,9 @@ def apply(dry_run: bool = typer.Option(False, help="Only say what would change."
     """Create missing topics; report drift (never deletes or shrinks). Exit 3 on drift."""
     settings = load_settings()
     catalog = Catalog.load(settings.topics_file, settings.topic_prefix)
-    result = asyncio.run(
-        apply_topics(catalog, endpoints(settings).kafka_bootstrap, dry_run=dry_run)
-    )
+    ep = endpoints(settings)
+    result = asyncio.run(apply_topics(catalog, ep.kafka_bootstrap, ep.kafka_security,
+                                      dry_run=dry_run))
     verb = "would create" if dry_run else "created"
     for spec in result.create:
         typer.echo(

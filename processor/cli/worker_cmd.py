@@ -9,7 +9,7 @@ import uuid
 import typer
 
 from processor.cli._common import echo_json, friendly_errors, load_settings
-from processor.devstack.resolve import endpoints
+from processor.devstack.resolve import Endpoints, endpoints
 from processor.errors import ConfigError
 
 worker_app = typer.Typer(help="Run the stream worker.")
@@ -32,18 +32,18 @@ def worker(
     if app_id:
         settings = settings.model_copy(update={"app_id": app_id})
     ep = endpoints(settings)
-    _check_topics(Catalog.load(settings.topics_file, settings.topic_prefix), ep.kafka_bootstrap)
+    _check_topics(Catalog.load(settings.topics_file, settings.topic_prefix), ep)
     app = create_app(settings, ep.kafka_bootstrap, ep.database_url)
     faust.Worker(
         app, loglevel=settings.log_level.lower(), override_logging=False, console_port=0
     ).execute_from_commandline()
 
 
-def _check_topics(catalog: object, bootstrap: str) -> None:
+def _check_topics(catalog: object, ep: Endpoints) -> None:
     from processor.topics import Catalog, apply
 
     assert isinstance(catalog, Catalog)
-    plan = asyncio.run(apply(catalog, bootstrap, dry_run=True))
+    plan = asyncio.run(apply(catalog, ep.kafka_bootstrap, ep.kafka_security, dry_run=True))
     if plan.create:
         raise ConfigError(
             "missing topics: "
@@ -106,9 +106,11 @@ def tail(
     topic = Catalog.load(settings.topics_file, settings.topic_prefix).name("chat.alerts")
 
     async def follow() -> None:
+        ep = endpoints(settings)
         consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=endpoints(settings).kafka_bootstrap,
+            bootstrap_servers=ep.kafka_bootstrap,
+            **ep.kafka_security.client_options(),
             group_id=None,
             auto_offset_reset="earliest" if from_beginning else "latest",
         )

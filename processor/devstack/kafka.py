@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -16,7 +18,9 @@ from pathlib import Path
 
 from processor.devstack.process import free_port, is_ours, port_open, spawn, stop, tail
 from processor.devstack.state import KafkaState
+from processor.devstack.tls import ensure_pki
 from processor.errors import StackError
+from processor.kafka_security import KafkaSecurity
 from processor.settings import Settings, project_root
 
 __all__ = ["KafkaNode"]
@@ -72,9 +76,23 @@ class KafkaNode:
     def running(self, st: KafkaState) -> bool:
         return is_ours(st.pid, str(self.props)) and port_open(st.port)
 
-    def start(self, st: KafkaState, timeout: float = 300.0) -> KafkaState:
+    def start(
+        self, st: KafkaState, timeout: float = 300.0, *, secure: bool | None = None
+    ) -> KafkaState:
+        """Start (idempotent). ``secure``: a SASL_SSL listener with one SCRAM-SHA-512 user
+        instead of PLAINTEXT; None keeps the mode the stack has. Switching the mode of a
+        stopped stack starts from empty storage (SCRAM users are written at format time)."""
         if self.running(st):
+            if secure is not None and secure != st.secure:
+                raise StackError(
+                    f"the local Kafka is running {'with' if st.secure else 'without'} --secure; "
+                    "stop that stack first (or use another CHATSTATE_STATE_DIR)"
+                )
             return st
+        if secure is not None and secure != st.secure:
+            st.secure, st.cluster_id = secure, ""
+        if st.secure and not st.sasl_password:
+            st.sasl_password = secrets.token_hex(16)
         libs = self.ensure_jars()
         self.home.mkdir(parents=True, exist_ok=True)
         if not st.port or port_open(st.port):
@@ -115,6 +133,7 @@ class KafkaNode:
                     st.cluster_id,
                     "-c",
                     str(self.props),
+                    *self._scram_users(st),
                 ],
                 capture_output=True,
                 text=True,
@@ -142,20 +161,79 @@ class KafkaNode:
     def bootstrap(self, st: KafkaState) -> str:
         return f"127.0.0.1:{st.port}"
 
+    def security(self, st: KafkaState) -> KafkaSecurity:
+        """What a client needs to reach this broker (PLAINTEXT unless the stack is secure)."""
+        if not st.secure:
+            return KafkaSecurity()
+        from pydantic import SecretStr
+
+        return KafkaSecurity(
+            protocol="SASL_SSL",
+            mechanism="SCRAM-SHA-512",
+            username=st.sasl_username,
+            password=SecretStr(st.sasl_password),
+            cafile=ensure_pki(self.settings.state_dir / "tls").ca,
+        )
+
+    def _scram_users(self, st: KafkaState) -> list[str]:
+        # KRaft keeps SCRAM credentials in the metadata log; `format --add-scram` writes the
+        # first ones into the bootstrap checkpoint, before any listener needs them (KIP-900).
+        if not st.secure:
+            return []
+        return [
+            "--add-scram",
+            f"SCRAM-SHA-512=[name={st.sasl_username},password={st.sasl_password}]",
+        ]
+
     # -- internals ------------------------------------------------------------------------------
+    def _listener_props(self, st: KafkaState) -> list[str]:
+        if not st.secure:
+            return [
+                f"listeners=PLAINTEXT://127.0.0.1:{st.port},"
+                f"CONTROLLER://127.0.0.1:{st.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{st.port}",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "inter.broker.listener.name=PLAINTEXT",
+            ]
+        tls = ensure_pki(self.settings.state_dir / "tls")
+        # The broker is its own client on the inter-broker listener: same user, same CA, and
+        # the host name is verified (the certificate names 127.0.0.1).
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{st.sasl_username}" password="{st.sasl_password}";'
+        )
+        return [
+            f"listeners=SASL_SSL://127.0.0.1:{st.port},"
+            f"CONTROLLER://127.0.0.1:{st.controller_port}",
+            f"advertised.listeners=SASL_SSL://127.0.0.1:{st.port}",
+            "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name=SASL_SSL",
+            "sasl.enabled.mechanisms=SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+            f"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={jaas}",
+            "ssl.keystore.type=PEM",
+            f"ssl.keystore.location={tls.keystore}",
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={tls.ca}",
+            "ssl.client.auth=none",
+        ]
+
     def _write_props(self, st: KafkaState) -> None:
-        self.props.write_text(
+        self.home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # a password
+        self.props.chmod(0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self._props_text(st))
+
+    def _props_text(self, st: KafkaState) -> str:
+        return (
             "\n".join(
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{st.controller_port}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{st.port},"
-                    f"CONTROLLER://127.0.0.1:{st.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{st.port}",
+                    *self._listener_props(st),
                     "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                    "inter.broker.listener.name=PLAINTEXT",
                     f"log.dirs={self.data}",
                     "num.partitions=1",
                     "default.replication.factor=1",
@@ -178,17 +256,21 @@ class KafkaNode:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise StackError(f"Kafka exited during start-up; its log ends:\n{tail(self.log)}")
-            if port_open(st.port) and asyncio.run(_answers(self.bootstrap(st))):
+            if port_open(st.port) and asyncio.run(
+                _answers(self.bootstrap(st), self.security(st))
+            ):
                 return
             time.sleep(0.3)
         raise StackError(f"Kafka did not answer within {timeout:.0f}s; log:\n{tail(self.log)}")
 
 
-async def _answers(bootstrap: str) -> bool:
+async def _answers(bootstrap: str, security: KafkaSecurity) -> bool:
     """True once the broker serves metadata (a TCP accept alone is not readiness)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=3000, **security.client_options()
+    )
     try:
         await admin.start()
         await admin.list_topics()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from processor.devstack.process import free_port, is_ours, port_open, spawn, stop, tail
 from processor.devstack.state import PostgresState
+from processor.devstack.tls import ensure_pki
 from processor.errors import StackError
 from processor.settings import Settings
 
@@ -68,9 +69,20 @@ class PostgresNode:
     def running(self, st: PostgresState) -> bool:
         return is_ours(st.pid, str(self.data)) and port_open(st.port)
 
-    def start(self, st: PostgresState, timeout: float = 60.0) -> PostgresState:
+    def start(
+        self, st: PostgresState, timeout: float = 60.0, *, secure: bool | None = None
+    ) -> PostgresState:
+        """Start (idempotent). ``secure``: ``ssl=on`` with the stack's throwaway CA and TCP
+        clients accepted over TLS only; None keeps the mode the stack has."""
         if self.running(st):
+            if secure is not None and secure != st.secure:
+                raise StackError(
+                    f"the local PostgreSQL is running {'with' if st.secure else 'without'} "
+                    "--secure; stop that stack first (or use another CHATSTATE_STATE_DIR)"
+                )
             return st
+        if secure is not None:
+            st.secure = secure
         bindir = find_bindir()
         user = self._run_as()
         # Every directory on the way must be traversable by the server's user.
@@ -132,6 +144,7 @@ class PostgresNode:
                 "max_connections=200",
                 "-c",
                 "shared_buffers=256MB",
+                *self._tls_options(st, user),
             ],
             self.log,
             user=user,
@@ -148,7 +161,41 @@ class PostgresNode:
 
     def url(self, st: PostgresState, database: str | None = None) -> str:
         db = database or st.database
-        return f"postgresql://{st.user}:{st.password}@127.0.0.1:{st.port}/{db}"
+        url = f"postgresql://{st.user}:{st.password}@127.0.0.1:{st.port}/{db}"
+        if st.secure:
+            # libpq's names, which asyncpg reads from the DSN: TLS, CA-verified, host checked.
+            ca = ensure_pki(self.settings.state_dir / "tls").ca
+            url += f"?sslmode=verify-full&sslrootcert={ca}"
+        return url
+
+    def _tls_options(self, st: PostgresState, user: str | None) -> list[str]:
+        """Server options for ``ssl=on``; the key is copied to a file the server's user owns
+        (PostgreSQL refuses a key file others can read or that another user owns)."""
+        if not st.secure:
+            return []
+        pki = ensure_pki(self.settings.state_dir / "tls")
+        tls = self.home / "tls"
+        tls.mkdir(exist_ok=True)
+        self._chown(tls, user)
+        cert, key = tls / "server.pem", tls / "server.key"
+        cert.write_bytes(pki.cert.read_bytes())
+        key.touch(mode=0o600)
+        key.chmod(0o600)
+        key.write_bytes(pki.key.read_bytes())
+        hba = tls / "pg_hba.conf"
+        # TCP only over TLS (a client that does not ask for it is refused); the socket is local.
+        hba.write_text(
+            "local all all scram-sha-256\n"
+            "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+        )
+        for path in (cert, key, hba):
+            self._chown(path, user)
+        return [
+            "-c", "ssl=on",
+            "-c", f"ssl_cert_file={cert}",
+            "-c", f"ssl_key_file={key}",
+            "-c", f"hba_file={hba}",
+        ]
 
     def _wait_ready(self, st: PostgresState, proc: subprocess.Popen[bytes], timeout: float) -> None:
         deadline = time.monotonic() + timeout

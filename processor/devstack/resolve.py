@@ -14,6 +14,7 @@ from typing import Literal
 
 from processor.devstack.stack import LocalStack
 from processor.errors import ConfigError
+from processor.kafka_security import KafkaSecurity
 from processor.settings import Settings
 
 __all__ = ["Endpoints", "docker_available", "endpoints", "provision"]
@@ -26,14 +27,19 @@ class Endpoints:
     kafka_bootstrap: str
     database_url: str = field(repr=False)  # carries the password: never in a repr or test output
     source: Source
+    # TLS/SASL for every Kafka client (processor.kafka_security); always from the settings.
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
 
 def endpoints(settings: Settings) -> Endpoints:
-    """Where the servers are now, without starting anything (for the worker, API, CLI)."""
+    """Where the servers are now, without starting anything (for the worker, API, CLI).
+
+    Raises ``ConfigError`` naming the variable when the Kafka security settings cannot work."""
+    security = KafkaSecurity.from_settings(settings)
     kafka = settings.kafka_bootstrap_servers
     db = settings.database_url.get_secret_value() if settings.database_url else None
     if kafka and db:
-        return Endpoints(kafka, db, "env")
+        return Endpoints(kafka, db, "env", security)
     status = LocalStack(settings).status()
     kafka = kafka or status.kafka_bootstrap
     db = db or status.database_url
@@ -42,7 +48,7 @@ def endpoints(settings: Settings) -> Endpoints:
             "no Kafka/PostgreSQL: set KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL, "
             "or run `chatstate dev up` for the local stack"
         )
-    return Endpoints(kafka, db, "local")
+    return Endpoints(kafka, db, "local", security)
 
 
 def docker_available() -> bool:
@@ -61,10 +67,11 @@ def provision(
     settings: Settings, *, kafka_image: str = "apache/kafka:4.0.1"
 ) -> Iterator[Endpoints]:
     """Endpoints for a test session, starting servers when none are named (see module doc)."""
+    security = KafkaSecurity.from_settings(settings)
     kafka = settings.kafka_bootstrap_servers
     db = settings.database_url.get_secret_value() if settings.database_url else None
     if kafka and db:
-        yield Endpoints(kafka, db, "env")
+        yield Endpoints(kafka, db, "env", security)
         return
     if docker_available():
         from testcontainers.kafka import KafkaContainer
@@ -77,7 +84,9 @@ def provision(
             if not db:
                 pc = stack.enter_context(PostgresContainer("postgres:15", driver=None))
                 db = pc.get_connection_url()
-            yield Endpoints(kafka, db, "docker")
+            yield Endpoints(kafka, db, "docker", security)
         return
     status, _ = LocalStack(settings).up()
-    yield Endpoints(kafka or status.kafka_bootstrap or "", db or status.database_url or "", "local")
+    yield Endpoints(
+        kafka or status.kafka_bootstrap or "", db or status.database_url or "", "local", security
+    )

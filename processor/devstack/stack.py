@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from processor.devstack.kafka import KafkaNode
 from processor.devstack.postgres import PostgresNode
 from processor.devstack.state import StackState
+from processor.kafka_security import KafkaSecurity
 from processor.settings import Settings
 
 __all__ = ["LocalStack", "StackStatus"]
@@ -21,10 +22,22 @@ class StackStatus:
     database_url: str | None
     kafka_pid: int | None
     postgres_pid: int | None
+    # SASL_SSL + the stack's CA when the stack is secure, else PLAINTEXT.
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     @property
     def up(self) -> bool:
         return self.kafka_running and self.postgres_running
+
+    def client_environment(self) -> dict[str, str]:
+        """The variables that point chatstate (or a child process) at this stack."""
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap or "",
+            "DATABASE_URL": self.database_url or "",
+        }
+        if self.kafka_security.protocol != "PLAINTEXT":
+            env.update(self.kafka_security.environment())
+        return env
 
 
 class LocalStack:
@@ -38,14 +51,18 @@ class LocalStack:
     def _load(self) -> StackState:
         return StackState.load(self.settings.state_dir)
 
-    def up(self) -> tuple[StackStatus, float]:
-        """Idempotent: starts what is not running, waits until both answer."""
+    def up(self, *, secure: bool | None = None) -> tuple[StackStatus, float]:
+        """Idempotent: starts what is not running, waits until both answer.
+
+        ``secure``: Kafka with a SASL_SSL listener (SCRAM-SHA-512 user) and PostgreSQL with
+        TLS only, both with certificates of a throwaway CA made at start; None keeps the
+        stack's mode (plain for a new one). A running stack is never reconfigured."""
         t0 = time.monotonic()
         st = self._load()
         # PostgreSQL first: it is quick, and Kafka's start-up dominates either way.
-        st.postgres = self.postgres.start(st.postgres)
+        st.postgres = self.postgres.start(st.postgres, secure=secure)
         st.save(self.settings.state_dir)
-        st.kafka = self.kafka.start(st.kafka)
+        st.kafka = self.kafka.start(st.kafka, secure=secure)
         st.save(self.settings.state_dir)
         return self.status(), time.monotonic() - t0
 
@@ -83,4 +100,5 @@ class LocalStack:
             database_url=self.postgres.url(st.postgres) if p else None,
             kafka_pid=st.kafka.pid if k else None,
             postgres_pid=st.postgres.pid if p else None,
+            kafka_security=self.kafka.security(st.kafka),
         )

@@ -18,6 +18,10 @@ class KafkaState(BaseModel):
     controller_port: int = 0
     pid: int | None = None
     cluster_id: str = ""
+    # The secure stack (`dev up --secure`): a SASL_SSL listener, one SCRAM-SHA-512 user.
+    secure: bool = False
+    sasl_username: str = "chatstate"
+    sasl_password: str = ""
 
 
 class PostgresState(BaseModel):
@@ -26,6 +30,7 @@ class PostgresState(BaseModel):
     user: str = "chatstate"
     password: str = ""
     database: str = "chatstate"
+    secure: bool = False  # ssl=on and hostssl only: clients must use TLS (verify-full)
 
 
 class StackState(BaseModel):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from processor.kafka_security import KafkaSecurity
 from processor.producer import make_producer
 from processor.sim.scenarios import SimRecord
 from processor.topics import Catalog
@@ -70,6 +71,7 @@ async def produce(
     bootstrap: str,
     catalog: Catalog,
     *,
+    security: KafkaSecurity,
     rate: float | None = None,
     duration: float | None = None,
     stamp: bool = False,
@@ -83,7 +85,7 @@ async def produce(
     names = {t: catalog.name(t) for t in ("genesys.conversations", "chat.snapshots",
                                            "chat.session-commands")}
     stamped: dict[str, bytes] = {}  # a retried post re-sends the first post's exact bytes
-    producer = make_producer(bootstrap, linger_ms=5, max_batch_size=256 * 1024,
+    producer = make_producer(bootstrap, security, linger_ms=5, max_batch_size=256 * 1024,
                              client_id="chatstate-sim")
     await producer.start()
     pending: list[tuple[asyncio.Future[Any], SimRecord]] = []

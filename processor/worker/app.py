@@ -36,6 +36,7 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{b.strip()}" for b in kafka_bootstrap.split(",")],
+        broker_credentials=rt.kafka_security.faust_credentials(),  # TLS/SASL, as every client
         autodiscover=False,
         web_enabled=False,  # no table/router endpoints; health lives in the API
         key_serializer="raw",

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from processor.core.lifecycle import LifecyclePolicy, alert
 from processor.core.scans import parked_overflow_alert
 from processor.db import create_pool
+from processor.kafka_security import KafkaSecurity
 from processor.logs import get_logger
 from processor.metrics import WorkerMetrics
 from processor.producer import make_producer
@@ -77,6 +78,7 @@ class Runtime:
     def __init__(self, settings: Settings, kafka_bootstrap: str, database_url: str) -> None:
         self.settings = settings
         self.kafka_bootstrap = kafka_bootstrap
+        self.kafka_security = KafkaSecurity.from_settings(settings)
         self.database_url = database_url
         self.catalog = Catalog.load(settings.topics_file, settings.topic_prefix)
         self.updates_topic = self.catalog.name("chatstate.session-updates")
@@ -105,7 +107,8 @@ class Runtime:
         async with self._lock:
             if self._producer is None:
                 producer = make_producer(
-                    self.kafka_bootstrap, linger_ms=10, max_batch_size=256 * 1024
+                    self.kafka_bootstrap, self.kafka_security, linger_ms=10,
+                    max_batch_size=256 * 1024,
                 )
                 try:
                     await producer.start()

@@ -19,10 +19,10 @@ pytestmark = pytest.mark.integration
 
 async def test_topics_apply_creates_then_is_idempotent(stack: Endpoints) -> None:
     catalog = Catalog.load(Settings().topics_file, f"t{uuid.uuid4().hex[:8]}.")
-    first = await apply(catalog, stack.kafka_bootstrap)
+    first = await apply(catalog, stack.kafka_bootstrap, stack.kafka_security)
     assert len(first.create) == len(catalog.topics)
     assert first.clean
-    second = await apply(catalog, stack.kafka_bootstrap)
+    second = await apply(catalog, stack.kafka_bootstrap, stack.kafka_security)
     assert second.create == []
     assert second.clean
     assert sorted(second.in_sync) == sorted(s.name for s in catalog.topics.values())
@@ -31,12 +31,14 @@ async def test_topics_apply_creates_then_is_idempotent(stack: Endpoints) -> None
 async def test_topics_apply_reports_drift_without_touching_the_topic(stack: Endpoints) -> None:
     catalog = Catalog.load(Settings().topics_file, f"t{uuid.uuid4().hex[:8]}.")
     wrong = catalog.name("chat.sessions")
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=stack.kafka_bootstrap, **stack.kafka_security.client_options()
+    )
     await admin.start()
     try:
         await admin.create_topics([NewTopic(wrong, 2, 1)])  # wrong partitions, not compacted
         await _until_listed(admin, wrong)
-        result = await apply(catalog, stack.kafka_bootstrap)
+        result = await apply(catalog, stack.kafka_bootstrap, stack.kafka_security)
         assert not result.clean
         assert any(f"{wrong}: partitions 2, declared 6" in d for d in result.drift)
         assert any(f"{wrong}: cleanup.policy=delete, declared compact" in d for d in result.drift)

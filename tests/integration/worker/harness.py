@@ -145,7 +145,7 @@ class Feeder:
 
     def __init__(self, env: StackSlice) -> None:
         self.env = env
-        self.producer = make_producer(env.kafka_bootstrap, linger_ms=5)
+        self.producer = make_producer(env.kafka_bootstrap, env.kafka_security, linger_ms=5)
         self.sent = 0
 
     async def __aenter__(self) -> Feeder:
@@ -217,14 +217,17 @@ async def db_sessions(env: StackSlice) -> dict[uuid.UUID, SessionState]:
 async def read_topic(env: StackSlice, logical: str, timeout: float = 3.0) -> list[Any]:
     """Every record of one of the test's topics, partition by partition, in offset order."""
     topic = env.topic(logical)
-    admin = AIOKafkaAdminClient(bootstrap_servers=env.kafka_bootstrap)
+    security = env.kafka_security.client_options()
+    admin = AIOKafkaAdminClient(bootstrap_servers=env.kafka_bootstrap, **security)
     await admin.start()
     try:
         [described] = await admin.describe_topics([topic])
     finally:
         await admin.close()
     parts = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=env.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=env.kafka_bootstrap, enable_auto_commit=False, **security
+    )
     await consumer.start()
     try:
         consumer.assign(parts)
