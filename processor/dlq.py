@@ -27,7 +27,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from processor.core.pii import Finding, redact_bytes, redact_text
 from processor.errors import ChatstateError, ConfigError
-from schemas.dlq import HEADER_PREFIX, DeadLetterInfo
+from schemas.dlq import HEADER_PREFIX, DeadLetterInfo, DeadLetterReason
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -43,6 +43,7 @@ __all__ = [
     "decrypt_original",
     "new_key",
     "record_size",
+    "runbook_anchor",
     "split_headers",
 ]
 
@@ -93,6 +94,11 @@ class HasHeaders(Protocol):
 def record_size(key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]]) -> int:
     """Upper bound of the record's size on the wire, as aiokafka checks it against its limit."""
     return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, list(headers)))
+
+
+def runbook_anchor(reason: DeadLetterReason) -> str:
+    """The ``docs/runbook.md`` anchor of a reason's section (alerts and ``dlq show`` link it)."""
+    return "dead-letter-" + reason.value.replace("_", "-")
 
 
 def new_key() -> str:
