@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 PYTEST  := $(BIN)/pytest
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: help install system-deps run test test-unit test-integration test-e2e lint stack-up stack-down stack-status clean bench bench-api chaos
+.PHONY: help install system-deps run test test-unit test-integration test-e2e lint stack-up stack-down stack-status clean bench bench-api chaos fuzz
 
 help:
 	@echo "make run    - install, bring the local stack up, apply topics + migrations, run chatstate"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint   - ruff + mypy"
 	@echo "make bench  - throughput + latency of the worker vs raw ceiling and naive baseline (results/)"
 	@echo "make bench-api - requests/s and p50/p99 of persist and context at 50 clients (wrk)"
+	@echo "make fuzz   - hostile records on every worker input, many seeds (short form is in make test)"
 	@echo "make chaos  - fault suite: SIGKILLs, rebalances, PostgreSQL + Kafka restarts (local stack)"
 	@echo "make stack-up | stack-down | stack-status"
 
@@ -62,6 +63,16 @@ bench-api: install
 chaos: install system-deps
 	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then $(BIN)/chatstate dev up; fi
 	$(BIN)/chatstate bench chaos --restart-servers
+
+# The fuzz suite's long form: a fresh seed per run (printed on failure, to reproduce), more
+# hostile records, sessions and seeds than the short form in `make test`. Each knob can be set.
+fuzz: install system-deps
+	@$(LOCAL_STACK)
+	CHATSTATE_FUZZ_SEED=$${CHATSTATE_FUZZ_SEED:-$$(date +%s)} \
+	CHATSTATE_FUZZ_SEEDS=$${CHATSTATE_FUZZ_SEEDS:-5} \
+	CHATSTATE_FUZZ_RECORDS=$${CHATSTATE_FUZZ_RECORDS:-2000} \
+	CHATSTATE_FUZZ_SESSIONS=$${CHATSTATE_FUZZ_SESSIONS:-200} \
+	$(PYTEST) -o timeout=900 tests/integration/worker/test_hostile_records.py
 
 lint: install
 	$(BIN)/ruff check processor schemas tests

@@ -1,0 +1,149 @@
+"""Planted PII for the fuzz suite: seeded test values of every kind the guard must catch, written
+in the forms a careless producer uses, and a search for them in whatever chatstate wrote.
+
+Every value planted is registered (:class:`Plants`); the search looks for each value's *needle*
+(digits only for cards, SSNs and phones; compact upper case for IBANs; case-folded for e-mail
+addresses) in a normalised view of each haystack (JSON ``\\uXXXX`` escapes decoded, Unicode
+NFKC, format characters dropped, separators between digits removed), so a value that leaks in
+another spelling than it was planted in is still found. Reports name the kind, the plant's number
+and its record class, never the value."""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+__all__ = ["Leak", "Plant", "Plants", "luhn_digit", "normalised"]
+
+_FULLWIDTH = {ord("0") + i: 0xFF10 + i for i in range(10)}  # full-width digits
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_BETWEEN_DIGITS = re.compile(r"(?<=[0-9])[\s./\-()+]+(?=[0-9])")
+_IBAN_SEP = re.compile(r"[\s.\-]+")
+
+
+def luhn_digit(body: str) -> str:
+    """The check digit that makes ``body + digit`` pass the Luhn test."""
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d * 2 > 9 else d * 2
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def _iban_check(country: str, bban: str) -> str:
+    digits = "".join(str(int(c, 36)) for c in bban + country + "00")
+    return f"{98 - int(digits) % 97:02d}"
+
+
+def normalised(data: bytes | str) -> tuple[str, str, str]:
+    """(text, digits joined across separators, compact upper case) views of a haystack."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    text = unicodedata.normalize("NFKC", text.encode("utf-8", "replace").decode("utf-8"))
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return text.casefold(), _BETWEEN_DIGITS.sub("", text), _IBAN_SEP.sub("", text).upper()
+
+
+@dataclass(frozen=True)
+class Plant:
+    number: int
+    kind: str  # card, ssn, email, phone, iban
+    klass: str  # the record class that carried it
+    needle: str  # what is searched for (never printed)
+
+    def view(self) -> int:
+        """Which of :func:`normalised`'s views this needle is searched in."""
+        return {"email": 0, "iban": 2}.get(self.kind, 1)
+
+    def __repr__(self) -> str:  # never the value, also not in pytest's assertion rewriting
+        return f"{self.kind}#{self.number}({self.klass})"
+
+
+@dataclass(frozen=True)
+class Leak:
+    plant: Plant
+    where: str  # e.g. "chat.dlq value p2@17", "table snapshots"
+
+    def __str__(self) -> str:
+        return f"{self.plant!r} found in {self.where}"
+
+
+@dataclass
+class Plants:
+    """Seeded PII values; each ``card()``/``ssn()``/... call plants and registers a new one."""
+
+    rng: random.Random
+    planted: list[Plant] = field(default_factory=list)
+    klass: str = ""  # set by the generator before each record class
+
+    def _plant(self, kind: str, needle: str) -> None:
+        self.planted.append(Plant(len(self.planted), kind, self.klass, needle))
+
+    def _digits(self, n: int) -> str:
+        return "".join(self.rng.choice("0123456789") for _ in range(n))
+
+    def card_digits(self) -> str:
+        prefix, length = self.rng.choice([("4", 16), ("51", 16), ("55", 16), ("37", 15)])
+        body = prefix + self._digits(length - len(prefix) - 1)
+        number = body + luhn_digit(body)
+        self._plant("card", number)
+        return number
+
+    def card(self) -> str:
+        """A Luhn-valid card number in one of the spellings people paste."""
+        d = self.card_digits()
+        groups = [d[i : i + 4] for i in range(0, len(d), 4)]
+        style = self.rng.randrange(8)
+        if style == 6:
+            return d.translate(_FULLWIDTH)
+        sep = [" ", "-", "\u00a0", ".", "\u2009", "\u200b", "/", ""][style]
+        return sep.join(groups)
+
+    def ssn(self, dashed: bool = True) -> str:
+        area = self.rng.choice([n for n in range(1, 900) if n != 666])
+        s = f"{area:03d}{self.rng.randrange(1, 100):02d}{self.rng.randrange(1, 10000):04d}"
+        self._plant("ssn", s)
+        return f"{s[:3]}-{s[3:5]}-{s[5:]}" if dashed else s
+
+    def email(self) -> str:
+        local = f"{self.rng.choice(['jane', 'j.doe', 'max+chat'])}{self._digits(5)}"
+        value = f"{local}@example-{self._digits(4)}.co.uk"
+        self._plant("email", value.casefold())
+        return value
+
+    def phone(self, national: bool = False) -> str:
+        """A UK number from Ofcom's drama ranges: +44 20 7946 0xxx or +44 7700 900xxx."""
+        area, mid, tail = self.rng.choice([("20", "7946", "0"), ("7700", "900", "")])
+        nsn = f"{area}{mid}{tail}{self._digits(4 - len(tail) if tail else 3)}"
+        self._plant("phone", nsn)
+        rest = nsn[len(area) :]
+        if national:
+            return f"0{area} {rest[: len(mid)]} {rest[len(mid) :]}"
+        return f"+44 {area} {rest[: len(mid)]} {rest[len(mid) :]}"
+
+    def iban(self) -> str:
+        bban = f"WEST{self._digits(6)}{self._digits(8)}"
+        compact = f"GB{_iban_check('GB', bban)}{bban}"
+        self._plant("iban", compact)
+        return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+    def any(self) -> str:
+        """One value of a random kind, in a random form."""
+        pick = self.rng.randrange(6)
+        if pick == 0:
+            return self.ssn()
+        if pick == 1:
+            return self.email()
+        if pick == 2:
+            return self.phone()
+        if pick == 3:
+            return self.iban()
+        return self.card()
+
+    def leaks(self, where: str, data: bytes | str) -> list[Leak]:
+        views = normalised(data)
+        return [Leak(p, where) for p in self.planted if p.needle in views[p.view()]]
