@@ -4,9 +4,13 @@ import os
 
 import faust
 
+from processor.kafka_security import KafkaSecurity
+from processor.settings import Settings
+
 app = faust.App(
     os.environ["ECHO_APP_ID"],
     broker=f"kafka://{os.environ['KAFKA_BOOTSTRAP_SERVERS']}",
+    broker_credentials=KafkaSecurity.from_settings(Settings()).faust_credentials(),
     web_enabled=False,
     topic_replication_factor=1,
     value_serializer="raw",

@@ -25,12 +25,17 @@ async def test_a_faust_agent_consumes_what_aiokafka_produced(
 ) -> None:
     run = uuid.uuid4().hex[:8]
     src, dst = f"smoke-in-{run}", f"smoke-out-{run}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=stack.kafka_bootstrap, **stack.kafka_security.client_options()
+    )
     await admin.start()
     await admin.create_topics([NewTopic(src, 2, 1), NewTopic(dst, 1, 1)])
     await admin.close()
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack.kafka_bootstrap, acks="all",
+        **stack.kafka_security.client_options(),
+    )
     await producer.start()
     sent = [f"hello-{i}".encode() for i in range(20)]
     for i, value in enumerate(sent):
@@ -40,6 +45,7 @@ async def test_a_faust_agent_consumes_what_aiokafka_produced(
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
+        **stack.kafka_security.environment(),
         "ECHO_APP_ID": f"smoke-{run}",
         "ECHO_IN": src,
         "ECHO_OUT": dst,
@@ -66,6 +72,7 @@ async def test_a_faust_agent_consumes_what_aiokafka_produced(
     consumer = AIOKafkaConsumer(
         dst,
         bootstrap_servers=stack.kafka_bootstrap,
+        **stack.kafka_security.client_options(),
         auto_offset_reset="earliest",
         group_id=f"check-{run}",
     )

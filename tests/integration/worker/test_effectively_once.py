@@ -35,8 +35,9 @@ async def inputs_consumed(env: StackSlice, app_id: str) -> bool:
     """Stage 1's consumer group has committed up to the end of every input topic."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=env.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=env.kafka_bootstrap)
+    security = env.kafka_security.client_options()
+    admin = AIOKafkaAdminClient(bootstrap_servers=env.kafka_bootstrap, **security)
+    consumer = AIOKafkaConsumer(bootstrap_servers=env.kafka_bootstrap, **security)
     await admin.start()
     await consumer.start()
     try:
@@ -165,7 +166,9 @@ async def test_two_workers_share_partitions_and_one_stopping_moves_its_work_to_t
     try:
 
         async def both_assigned() -> bool:
-            admin = AIOKafkaAdminClient(bootstrap_servers=env.kafka_bootstrap)
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=env.kafka_bootstrap, **env.kafka_security.client_options()
+            )
             await admin.start()
             try:
                 [group] = await admin.describe_consumer_groups([app_id])
