@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ChatstateError", "ConfigError", "StackError"]
+__all__ = ["ChatstateError", "ConfigError", "OutputTooLarge", "StackError"]
 
 
 class ChatstateError(Exception):
@@ -15,3 +15,12 @@ class ConfigError(ChatstateError):
 
 class StackError(ChatstateError):
     """The local development stack could not be started, reached or stopped."""
+
+
+class OutputTooLarge(ChatstateError):
+    """A record chatstate would publish exceeds the record size cap (``max_record_bytes``):
+    raised inside the transaction that would have enqueued it, so nothing is committed and the
+    update that caused it is dead-lettered instead of a producer retrying it forever."""
+
+    def __init__(self, topic: str, size: int, limit: int) -> None:
+        super().__init__(f"a record for {topic} would be {size} bytes (cap {limit})")

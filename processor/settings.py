@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         "new producer (an idempotent producer otherwise retries a batch forever).",
     )
     web_port: int = 6066
+    max_record_bytes: int = Field(
+        default=900_000,
+        ge=10_000,
+        description="Largest record chatstate writes to any topic (key + value). An update whose "
+        "output would be larger is dead-lettered (output_too_large); keep it below the broker's "
+        "message.max.bytes and the producer's max_request_size (1 MiB by default).",
+    )
 
     # --- the HTTP API --------------------------------------------------------------------------
     api_host: str = "127.0.0.1"

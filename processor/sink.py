@@ -18,6 +18,7 @@ import asyncpg
 
 from processor.core.lifecycle import Decision, LifecyclePolicy, SnapshotRow, decide, state_id
 from processor.db import Conn
+from processor.errors import OutputTooLarge
 from schemas.alerts import Alert
 from schemas.commands import ApplySnapshot, SessionUpdate
 from schemas.observation import ConversationState
@@ -83,12 +84,14 @@ class SessionStore:
         policy: LifecyclePolicy,
         sessions_topic: str,
         alerts_topic: str,
+        max_record_bytes: int | None = None,
     ) -> None:
         self.pool = pool
         self.consumer = consumer
         self.policy = policy
         self.sessions_topic = sessions_topic
         self.alerts_topic = alerts_topic
+        self.max_record_bytes = max_record_bytes
 
     async def apply(self, items: Sequence[BatchItem]) -> BatchOutcome:
         out = BatchOutcome()
@@ -209,10 +212,15 @@ class SessionStore:
         out.outbox = await enqueue(
             conn,
             [
-                (self.sessions_topic, str(s.persistent_session_id).encode(), s.to_json_bytes())
+                (
+                    self.sessions_topic,
+                    str(s.persistent_session_id).encode(),
+                    s.published().to_json_bytes(),
+                )
                 for s in changed.values()
             ]
             + [(self.alerts_topic, a.subject.encode(), a.to_json_bytes()) for a in new_alerts],
+            self.max_record_bytes,
         )
 
 
@@ -401,11 +409,20 @@ async def insert_alerts(conn: Conn, alerts: Sequence[Alert]) -> list[Alert]:
 
 
 async def enqueue(
-    conn: Conn, records: Sequence[tuple[str, bytes | None, bytes]]
+    conn: Conn,
+    records: Sequence[tuple[str, bytes | None, bytes]],
+    max_bytes: int | None = None,
 ) -> list[OutboxRecord]:
-    """Put records in the outbox inside the caller's transaction (published after commit)."""
+    """Put records in the outbox inside the caller's transaction (published after commit).
+    A record over ``max_bytes`` raises :class:`OutputTooLarge` before anything is written: a
+    committed record the broker refuses would be re-sent forever."""
     if not records:
         return []
+    if max_bytes is not None:
+        for topic, key, value in records:
+            size = len(key or b"") + len(value)
+            if size > max_bytes:
+                raise OutputTooLarge(topic, size, max_bytes)
     rows = await conn.fetch(
         """INSERT INTO outbox (topic, key, value)
            SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]) RETURNING outbox_id""",

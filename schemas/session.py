@@ -12,7 +12,12 @@ from pydantic import Field
 from schemas.base import Emitted, WireModel
 from schemas.observation import ConversationState
 
-__all__ = ["ConversationRecord", "SessionState", "SessionStatus"]
+__all__ = ["PUBLISHED_CONVERSATIONS_MAX", "ConversationRecord", "SessionState", "SessionStatus"]
+
+# What is published and answered lists a session's latest conversations only: a session with a
+# few thousand (a flood, a bot looping) would otherwise outgrow a Kafka record. The tables keep
+# every row; ``conversationCount`` says how many there are.
+PUBLISHED_CONVERSATIONS_MAX = 50
 
 
 class SessionStatus(StrEnum):
@@ -50,6 +55,11 @@ class SessionState(Emitted):
     current_conversation_id: uuid.UUID | None = None
     resumed_from_conversation_id: uuid.UUID | None = None
     conversations: list[ConversationRecord] = Field(default_factory=list)
+    conversation_count: int | None = Field(
+        default=None,
+        description="How many conversations the session has had; ``conversations`` lists the "
+        "latest of them (at most 50) in what chatstate publishes.",
+    )
     latest_snapshot: dict[str, Any] | None = None
     latest_snapshot_at: datetime | None = None
     latest_snapshot_content_id: str | None = None  # a retried data action is recognised by it
@@ -57,6 +67,13 @@ class SessionState(Emitted):
     expires_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+
+    def published(self, max_conversations: int = PUBLISHED_CONVERSATIONS_MAX) -> SessionState:
+        """The state as ``chat.sessions`` carries it: the latest conversations and a count."""
+        latest = self.conversations[-max_conversations:] if max_conversations else []
+        return self.model_copy(
+            update={"conversations": latest, "conversation_count": len(self.conversations)}
+        )
 
     def conversation(self, conversation_id: uuid.UUID) -> ConversationRecord | None:
         return next((c for c in self.conversations if c.conversation_id == conversation_id), None)

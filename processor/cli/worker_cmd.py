@@ -34,7 +34,21 @@ def worker(
     ep = endpoints(settings)
     _check_topics(Catalog.load(settings.topics_file, settings.topic_prefix), ep)
     app = create_app(settings, ep.kafka_bootstrap, ep.database_url)
-    faust.Worker(
+    runtime = app.runtime  # type: ignore[attr-defined]
+
+    class Worker(faust.Worker):  # type: ignore[misc]
+        """Faust's worker, telling the runtime first: a batch waiting on a retry gives up at
+        once (unacked, so it is read again) instead of holding shutdown for its backoff."""
+
+        def _on_sigterm(self) -> None:
+            runtime.request_stop()
+            super()._on_sigterm()
+
+        def _on_sigint(self) -> None:
+            runtime.request_stop()
+            super()._on_sigint()
+
+    Worker(
         app, loglevel=settings.log_level.lower(), override_logging=False, console_port=0
     ).execute_from_commandline()
 

@@ -24,6 +24,7 @@ Rules that are easy to get wrong, and why they are this way:
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from schemas.session import ConversationRecord, SessionState, SessionStatus
 __all__ = ["Decision", "LifecyclePolicy", "SnapshotRow", "alert", "decide", "state_id"]
 
 _IDS = uuid.UUID("6f1f3c1e-2d0b-4a55-9a43-63686174a7a7")  # namespace for derived ids
+_DEDUP_KEY_MAX = 400  # characters; the alert log indexes dedup keys (btree rows <= ~2.7 kB)
 
 
 def state_id(psid: uuid.UUID, version: int) -> uuid.UUID:
@@ -96,7 +98,14 @@ def alert(
     conversation_id: uuid.UUID | None = None,
     details: dict[str, Any] | None = None,
 ) -> Alert:
-    """An alert whose id derives from its dedup key: a re-sent alert carries the same id."""
+    """An alert whose id derives from its dedup key: a re-sent alert carries the same id.
+
+    A dedup key built from a record's content (attribute keys, field paths) can be long; past
+    ``_DEDUP_KEY_MAX`` characters it keeps its head and a digest of the whole, so it stays
+    unique and under PostgreSQL's index row limit (a longer one failed every insert)."""
+    if len(dedup_key) > _DEDUP_KEY_MAX:
+        digest = hashlib.sha256(dedup_key.encode("utf-8", "surrogatepass")).hexdigest()
+        dedup_key = f"{dedup_key[:120]}...sha256:{digest}"
     return Alert(
         id=uuid.uuid5(_IDS, dedup_key),
         type=kind,

@@ -10,9 +10,6 @@ Agent concurrency stays 1 (higher values commit past unfinished messages).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 import faust
@@ -20,6 +17,7 @@ from aiokafka.errors import KafkaError
 
 from processor.logs import get_logger
 from processor.settings import Settings
+from processor.worker.failures import Stopping
 from processor.worker.route import COMMANDS, CONVERSATIONS, SNAPSHOTS, Inbound
 from processor.worker.runtime import TRANSIENT, Runtime
 from processor.worker.scans import run_scans
@@ -78,7 +76,10 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
                 )
                 for e in events
             ]
-            await until_done(partial(rt.stage1, records), "stage 1")
+            try:
+                await rt.stage1(records)  # every record forwarded, parked or dead-lettered
+            except Stopping:
+                return  # shutting down: the batch stays unacked and is read again
             for e in events:
                 await stream.ack(e)
 
@@ -95,7 +96,10 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
                 )
                 for e in events
             ]
-            await until_done(partial(rt.stage2, raw), "stage 2")
+            try:
+                await rt.stage2(raw)  # every update committed or dead-lettered
+            except Stopping:
+                return
             for e in events:
                 await stream.ack(e)
 
@@ -125,26 +129,6 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
         await rt.stop()
 
     return app
-
-
-async def until_done(batch: Callable[[], Awaitable[object]], stage: str) -> None:
-    """Run a batch until it succeeds. An exception escaping an agent would lose the batch: the
-    agent restarts past events it never acked, and Faust re-reads them only after a rebalance.
-    Every batch is idempotent (replays are no-ops), so retrying the whole batch is safe; an
-    error that keeps coming stalls the partition loudly instead of dropping records."""
-    delay = 0.5
-    while True:
-        try:
-            await batch()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception(
-                "batch failed; retrying it (nothing was acked)", stage=stage, retry_in_s=delay
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
 
 
 def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:

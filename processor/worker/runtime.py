@@ -1,6 +1,10 @@
 """The worker's shell: opens the pool and the producer, carries out what stage 1 and stage 2
-decide, retries storage errors inside the loop (never letting them escape to Faust, which would
-ack the batch anyway) and raises one ``persistence_degraded`` alert per outage."""
+decide, and keeps the stream going whatever one record does.
+
+Failures are classified (``processor.worker.failures``): a server that does not answer stalls
+the partition loudly (one ``persistence_degraded`` alert per database outage) and nothing is
+dead-lettered meanwhile; anything one record causes sends that record to ``chat.dlq`` and the
+rest of its batch is applied. Nothing escapes to Faust, which would ack the batch anyway."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from pydantic import ValidationError
 from processor.core.lifecycle import LifecyclePolicy, alert
 from processor.core.scans import parked_overflow_alert
 from processor.db import create_pool
+from processor.dlq import build_dead_letter, runbook_anchor
 from processor.kafka_security import KafkaSecurity
 from processor.logs import get_logger
 from processor.metrics import WorkerMetrics
@@ -30,13 +35,21 @@ from processor.settings import Settings
 from processor.sink import (
     BatchItem,
     BatchOutcome,
-    DeadItem,
     OutboxRecord,
     SessionStore,
     enqueue,
     insert_alerts,
 )
 from processor.topics import Catalog
+from processor.worker.failures import (
+    Classified,
+    StillFailing,
+    Stopping,
+    classify,
+    is_transient,
+    isolate,
+    pause,
+)
 from processor.worker.parked import OverflowWatch, ParkedIndex
 from processor.worker.route import (
     Inbound,
@@ -47,21 +60,23 @@ from processor.worker.route import (
     unpark,
 )
 from processor.worker.unmapped import park
-from schemas.alerts import Alert, AlertType, Severity
+from schemas.alerts import RUNBOOK, Alert, AlertType, Severity
 from schemas.commands import SessionUpdate
-from schemas.dlq import DeadLetterInfo
+from schemas.dlq import DeadLetterInfo, DeadLetterReason, Stage
 
-__all__ = ["TRANSIENT", "Runtime"]
+__all__ = ["TRANSIENT", "RawUpdate", "Runtime"]
 
 T = TypeVar("T")
 
 log = get_logger("chatstate.worker")
 
-# Errors that mean "the database is not there right now": retry, never dead-letter.
+# Errors a scan round skips on (a server away, or a write that kept failing): the next round
+# tries again. Inside a batch, ``is_transient`` and the health probe decide instead.
 TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,
     ConnectionError,
     asyncio.TimeoutError,
+    StillFailing,
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
@@ -69,9 +84,13 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
-    # A connection left mid-protocol by a server restart ("cannot switch to state ...").
     asyncpg.InternalClientError,
 )
+RawUpdate = tuple[str, int, int, bytes | None, bytes]  # topic, partition, offset, key, value
+# A failing write is retried this many times while the servers answer the probe before the
+# record is blamed; the database's restarts and the broker's leader moves settle well within.
+_HEALTHY_DB_RETRIES = 3
+_HEALTHY_KAFKA_RETRIES = 5
 
 
 class Runtime:
@@ -100,6 +119,7 @@ class Runtime:
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
         self.degraded_since: float | None = None
+        self.stopping = False  # set on SIGTERM: retry loops give up, the batch stays unacked
 
     # -- resources -----------------------------------------------------------------------------
 
@@ -132,6 +152,40 @@ class Runtime:
             await self._pool.close()
             self._pool = None
 
+    def request_stop(self) -> None:
+        """SIGTERM: every retry loop gives up within a fraction of a second (the batch it was
+        retrying stays unacked and is read again by whoever owns the partition next)."""
+        self.stopping = True
+
+    async def healthy(self) -> bool:
+        """Do the database and the broker answer? Only then is a repeated failure blamed on
+        the record; during an outage nothing is dead-lettered."""
+        return await self.database_healthy() and await self.broker_healthy()
+
+    async def database_healthy(self) -> bool:
+        if self._pool is None:
+            return False
+        try:
+            # A fresh connection: the pool's may be left over from before a restart.
+            await self._pool.expire_connections()
+            async with self._pool.acquire(timeout=3) as conn:
+                await conn.fetchval("SELECT 1", timeout=3)
+        except Exception:
+            return False
+        return True
+
+    async def broker_healthy(self) -> bool:
+        try:
+            if self._producer is None:
+                await asyncio.wait_for(self.start(), 5)
+            producer = self._producer
+            if producer is None:
+                return False
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), 5)
+        except Exception:
+            return False
+        return True
+
     @property
     def pool(self) -> asyncpg.Pool:
         assert self._pool is not None, "Runtime.start() first"
@@ -150,6 +204,7 @@ class Runtime:
             policy=self.policy,
             sessions_topic=self.catalog.name("chat.sessions"),
             alerts_topic=self.catalog.name("chat.alerts"),
+            max_record_bytes=self.settings.max_record_bytes,
         )
 
     @property
@@ -159,8 +214,25 @@ class Runtime:
     # -- stage 1 -------------------------------------------------------------------------------
 
     async def stage1(self, records: Sequence[Inbound]) -> None:
-        """Normalise a batch and forward it; returns only when everything it produced is
-        acknowledged by Kafka and every parked record is stored (then the caller acks)."""
+        """Normalise a batch and forward it; returns only when every record is forwarded,
+        parked or dead-lettered and Kafka acknowledged all of it (then the caller acks)."""
+        await isolate(
+            records,
+            self._stage1_batch,
+            self._dead_input,
+            self.healthy,
+            lambda: self.stopping,
+            stage="stage 1",
+            content_reason=DeadLetterReason.PARSER_ERROR,
+        )
+
+    async def _dead_input(self, rec: Inbound, why: Classified) -> None:
+        await self.dead_letter(
+            rec.key, rec.value, rec.topic, rec.partition, rec.offset, Stage.NORMALISE,
+            why.reason, why.detail, headers=rec.headers,
+        )
+
+    async def _stage1_batch(self, records: Sequence[Inbound]) -> None:
         await self.start()
         parsed = parse_all(records)
         missing = needs_mapping(parsed, self.mappings)
@@ -198,9 +270,10 @@ class Runtime:
                 rec.topic,
                 rec.partition,
                 rec.offset,
-                "normalise",
-                reason,
+                Stage.NORMALISE,
+                DeadLetterReason(reason),
                 detail,
+                headers=rec.headers,
             )
         if routed.pii_rejected:
             await self.emit_alerts(
@@ -302,8 +375,10 @@ class Runtime:
         producer: only the producer the failed attempt used is replaced (a second failure on it
         finds it replaced already). A repeat of what did get through is harmless: downstream,
         the same update or record twice is a no-op."""
-        delay = 0.2
+        delay, healthy_failures = 0.2, 0
         while True:
+            if self.stopping:
+                raise Stopping
             used: AIOKafkaProducer | None = None
             try:
                 if self._producer is None:
@@ -311,13 +386,21 @@ class Runtime:
                 used = self._producer
                 return await asyncio.wait_for(op(), self.settings.kafka_write_timeout_s)
             except (KafkaError, OSError) as exc:  # TimeoutError is an OSError
+                if classify(exc).reason is DeadLetterReason.OUTPUT_TOO_LARGE:
+                    raise  # the record's fault: retrying cannot help
+                await self._replace_producer(used)
+                if await self.broker_healthy():
+                    # The broker answers, yet the write fails: after a few tries the record
+                    # is blamed (a leader move or a fenced producer settles well before).
+                    healthy_failures += 1
+                    if healthy_failures >= _HEALTHY_KAFKA_RETRIES:
+                        raise StillFailing(exc) from exc
                 log.warning(
                     "Kafka write failed; replacing the producer and retrying",
                     error=type(exc).__name__,
                     retry_in_s=round(delay, 2),
                 )
-                await self._replace_producer(used)
-                await asyncio.sleep(delay)
+                await pause(delay, lambda: self.stopping)
                 delay = min(delay * 2, 5.0)
 
     async def _replace_producer(self, failed: AIOKafkaProducer | None) -> None:
@@ -334,7 +417,7 @@ class Runtime:
     # -- stage 2 -------------------------------------------------------------------------------
 
     def decode(
-        self, raw: Sequence[tuple[str, int, int, bytes | None, bytes]]
+        self, raw: Sequence[RawUpdate]
     ) -> tuple[list[BatchItem], list[tuple[str, int, int, bytes | None, bytes, str]]]:
         items, poison = [], []
         for topic, partition, offset, key, value in raw:
@@ -346,25 +429,46 @@ class Runtime:
             items.append(BatchItem(topic, partition, offset, update, key, value))
         return items, poison
 
-    async def stage2(
-        self, raw: Sequence[tuple[str, int, int, bytes | None, bytes]]
-    ) -> BatchOutcome:
-        """Apply a batch of the internal topic; returns once it is committed in PostgreSQL."""
+    async def stage2(self, raw: Sequence[RawUpdate]) -> None:
+        """Apply a batch of the internal topic; returns once every update is committed in
+        PostgreSQL or dead-lettered (and its position skipped), and the outbox is published."""
+        await isolate(
+            raw,
+            self._stage2_batch,
+            self._dead_update,
+            self.healthy,
+            lambda: self.stopping,
+            stage="stage 2",
+            content_reason=DeadLetterReason.LIFECYCLE_ERROR,
+        )
+
+    async def _dead_update(self, raw: RawUpdate, why: Classified) -> None:
+        topic, partition, offset, key, value = raw
+        await self.dead_letter(
+            key, value, topic, partition, offset, Stage.APPLY, why.reason, why.detail
+        )
+        await self._retrying(partial(self._skip, topic, partition, offset))
+
+    async def _stage2_batch(self, raw: Sequence[RawUpdate]) -> BatchOutcome:
         await self.start()
         items, poison = self.decode(raw)
         started = time.perf_counter()
-        outcome = await self._apply_with_retry(items)
+        store = self.store
+        outcome = await self._retrying(lambda: store.apply(items))
         self.metrics.stage2(
             len(raw), outcome.applied, outcome.replayed, time.perf_counter() - started
         )
         for topic, partition, offset, key, value, why in poison:
             await self.dead_letter(
-                key, value, topic, partition, offset, "apply", "invalid_update", why
+                key, value, topic, partition, offset, Stage.APPLY,
+                DeadLetterReason.INVALID_UPDATE, why,
             )
+            await self._retrying(partial(self._skip, topic, partition, offset))
         for dead in outcome.dead:
             i = dead.item
             await self.dead_letter(
-                i.key, i.value, i.topic, i.partition, i.offset, "apply", dead.reason, dead.detail
+                i.key, i.value, i.topic, i.partition, i.offset, Stage.APPLY,
+                DeadLetterReason(dead.reason), dead.detail,
             )
         await self.publish(outcome.outbox)
         return outcome
@@ -389,47 +493,40 @@ class Runtime:
         await self.publish(records, wait_for_database=False)
         return len(records)
 
-    async def _apply_with_retry(self, items: Sequence[BatchItem]) -> BatchOutcome:
-        store = self.store
-        try:
-            outcome = await self._retrying(lambda: store.apply(items))
-        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError):
-            # One bad update must not stall the partition: find it, dead-letter it, go on.
-            outcome = BatchOutcome()
-            for item in items:
-                try:
-                    one = await self._retrying(partial(store.apply, [item]))
-                except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
-                    outcome.dead.append(DeadItem(item, "storage_rejected", type(exc).__name__))
-                    await self._retrying(partial(self._skip, item))
-                    continue
-                outcome.applied += one.applied
-                outcome.replayed += one.replayed
-                outcome.outbox.extend(one.outbox)
-                outcome.dead.extend(one.dead)
-        return outcome
-
-    async def _skip(self, item: BatchItem) -> None:
-        """Advance past an item the database refused (it went to the dead-letter topic)."""
+    async def _skip(self, topic: str, partition: int, offset: int) -> None:
+        """Advance past an update that went to the dead-letter topic instead."""
         await self.pool.execute(
             """INSERT INTO consumer_positions (consumer, topic, partition, next_offset, updated_at)
                VALUES ($1, $2, $3, $4, clock_timestamp())
                ON CONFLICT (consumer, topic, partition) DO UPDATE
                SET next_offset = GREATEST(consumer_positions.next_offset, EXCLUDED.next_offset)""",
             self.consumer_name,
-            item.topic,
-            item.partition,
-            item.offset + 1,
+            topic,
+            partition,
+            offset + 1,
         )
 
     async def _retrying(self, op: Callable[[], Awaitable[T]]) -> T:
         """Run a storage operation until it succeeds; the stream stalls meanwhile (nothing is
         acked). After a few failures, one ``persistence_degraded`` alert goes out."""
-        delay, failures = 0.2, 0
+        delay, failures, healthy_failures = 0.2, 0, 0
         while True:
+            if self.stopping:
+                raise Stopping
             try:
                 result = await op()
-            except TRANSIENT as exc:
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise  # the record's fault or a bug: the batch's isolation decides
+                if await self.database_healthy():
+                    # The database answers a probe, yet this keeps failing (a statement that
+                    # times out on this record, say): retried a few times, then blamed.
+                    healthy_failures += 1
+                    if healthy_failures >= _HEALTHY_DB_RETRIES:
+                        raise StillFailing(exc) from exc
+                    await pause(delay, lambda: self.stopping)
+                    delay = min(delay * 2, 5.0)
+                    continue
                 failures += 1
                 if self.degraded_since is None:
                     self.degraded_since = time.monotonic()
@@ -441,7 +538,7 @@ class Runtime:
                 )
                 if failures == 5:
                     await self._degraded_alert(type(exc).__name__)
-                await asyncio.sleep(delay)
+                await pause(delay, lambda: self.stopping)
                 delay = min(delay * 2, 5.0)
                 if self._pool is not None and failures % 5 == 0:
                     await self._pool.expire_connections()
@@ -497,10 +594,15 @@ class Runtime:
         topic: str,
         partition: int,
         offset: int,
-        stage: str,
-        reason: str,
+        stage: Stage,
+        reason: DeadLetterReason,
         detail: str,
+        *,
+        headers: Sequence[tuple[str, bytes]] = (),
     ) -> None:
+        """Send one record to ``chat.dlq``, redacted (and its original encrypted when a key is
+        configured), then alert. The dead letter is capped below the broker's record size, so
+        writing it can never be the next thing that fails forever."""
         now = datetime.now(UTC)
         info = DeadLetterInfo(
             source_topic=topic,
@@ -511,7 +613,16 @@ class Runtime:
             detail=detail,
             failed_at=now,
         )
-        await self.kafka(lambda: self.publisher.dead_letter(key, value, info))
+        key_setting = self.settings.dlq_encryption_key
+        dead = build_dead_letter(
+            key,
+            value,
+            headers,
+            info,
+            encryption_key=key_setting.get_secret_value() if key_setting else None,
+            max_bytes=self.settings.max_record_bytes,
+        )
+        await self.kafka(lambda: self.publisher.produce_dead_letter(dead))
         self.metrics.dead_letter(stage, reason)
         log.warning(
             "dead-lettered a record",
@@ -530,10 +641,10 @@ class Runtime:
                     f"dead_letter:{stage}:{reason}:{now:%Y-%m-%dT%H}",
                     now,
                     details={
-                        "stage": stage,
-                        "reason": reason,
+                        "stage": stage.value,
+                        "reason": reason.value,
                         "firstSource": f"{topic}:{partition}:{offset}",
                     },
-                )
+                ).model_copy(update={"runbook": RUNBOOK.format(anchor=runbook_anchor(reason))})
             ]
         )
