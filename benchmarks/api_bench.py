@@ -5,10 +5,18 @@ with a private database and uuid-prefixed topics on the running stack, and drive
 50 connections in a closed loop, each waiting for its answer before sending the next request.
 
 * ``GET /healthz``: the same-run reference, what HTTP, uvicorn and the machine cost alone;
-* ``POST /v1/chat-state/persist``: a bearer token, a distinct snapshot per request over 200
-  sessions, 202 only after Kafka acknowledged it (acks=all);
-* ``GET /v1/sessions/{id}/context``: over the same sessions, each seeded like a resumed chat
-  (an ended and a live conversation, a latest snapshot) so the answer has its real size.
+* ``POST /v1/chat-state/persist``: a bearer token (scope snapshots), a distinct snapshot per
+  request over 200 sessions, 202 only after Kafka acknowledged it (acks=all);
+* ``GET /v1/sessions/{id}/context``: a bearer token (scope sessions), over the same sessions,
+  each seeded like a resumed chat (an ended and a live conversation, a latest snapshot) so the
+  answer has its real size.
+
+What authentication costs is measured two ways in the same run. (1) A second API, identical but
+started with ``benchmarks/without_auth/`` first on ``PYTHONPATH`` (a bench-only
+``sitecustomize`` that makes ``guard.authorise`` check nothing: production code has no switch
+to turn authentication off), answers persist and context too; the two servers are measured
+alternately. (2) ``authorise`` itself is timed in-process on the remembered-token path every
+request takes, and set against the API CPU a request costs.
 
 Each endpoint gets a warm-up (fills the database pool, JITs nothing but warms every cache) and
 then a measured run. Prints requests/s, p50/p90/p99 and the non-2xx count, and each endpoint
@@ -43,13 +51,17 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from pydantic import SecretStr
 
+from processor.api.clients import hash_secret
 from processor.bench.space import create_space, drop_space
 from processor.db import init_connection
 from processor.devstack.resolve import endpoints
 from processor.settings import Settings
 
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret-synthetic"
+SIGNING_KEY = "bench-only-signing-key-" + "0" * 32
+WITHOUT_AUTH = Path(__file__).resolve().parent / "without_auth"
 
 # wrk calls done() once at the end; it prints one JSON line the bench parses.
 _DONE = """
@@ -73,11 +85,12 @@ local i = 0
 """
 
 _CONTEXT = _SESSIONS_LUA + """
+local token = "%(token)s"
 request = function()
   i = i + 1
   local s = sessions[(i %% #sessions) + 1]
   return wrk.format("GET", "/v1/sessions/" .. s[1] .. "/context",
-                    {["X-Customer-Id-Hashed"] = s[2]})
+                    {["X-Customer-Id-Hashed"] = s[2], ["Authorization"] = "Bearer " .. token})
 end
 """
 
@@ -171,6 +184,55 @@ async def _seed(db_url: str, psids: list[str], now: datetime) -> None:
         await conn.close()
 
 
+async def _start(command: list[str], env: dict[str, str], log_path: Path, base: str
+                 ) -> subprocess.Popen[bytes]:
+    log = log_path.open("w")
+    # Popen returns at once (the server runs beside us); nothing here blocks the loop.
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(150):
+            try:
+                if (await http.get("/readyz")).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    server.terminate()
+    raise RuntimeError(f"the API did not become ready; see {log_path}")
+
+
+def _authorise_cost_us(rounds: int = 200_000) -> tuple[float, float]:
+    """Microseconds per call of what authentication adds to a request, in this process:
+    ``guard.authorise`` on the remembered-token path (what every request but a token's first
+    takes), and the same request's bare handling without it (reading the header only), for
+    scale."""
+    from starlette.requests import Request
+
+    from processor.api.app import create_app
+    from processor.api.deps import ApiState, state_of
+    from processor.api.guard import authorise
+
+    settings = Settings().model_copy(update={
+        "token_signing_key": SecretStr(SIGNING_KEY), "oauth_clients": {CLIENT_ID: {
+            "secret_hash": hash_secret(CLIENT_SECRET), "scopes": ["sessions", "snapshots"]}}})
+    app = create_app(settings, kafka_bootstrap="unused:0", database_url="unused")
+    state: ApiState = app.state.chatstate
+    token, _ = state.signer.issue(CLIENT_ID, ["snapshots"], int(time.time()))
+    request = Request({"type": "http", "app": app, "method": "POST", "path": "/",
+                       "headers": [(b"authorization", f"Bearer {token}".encode())]})
+    authorise(request, "snapshots")  # verified once, then remembered
+    started = time.perf_counter()
+    for _ in range(rounds):
+        authorise(request, "snapshots")
+    with_auth = (time.perf_counter() - started) / rounds * 1e6
+    started = time.perf_counter()
+    for _ in range(rounds):
+        state_of(request)
+        request.headers.get("authorization")
+    bare = (time.perf_counter() - started) / rounds * 1e6
+    return with_auth, bare
+
+
 async def main(seconds: float, connections: int, workers: int | None, sessions: int) -> None:
     if shutil.which("wrk") is None:
         sys.exit("api_bench: wrk is not installed (apt-get install wrk, or make bench-api)")
@@ -180,69 +242,80 @@ async def main(seconds: float, connections: int, workers: int | None, sessions: 
                                security=ep.kafka_security)
     db_url = space.database_url
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+    port, bare_port = _free_port(), _free_port()
+    base, bare_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": ep.kafka_bootstrap, "DATABASE_URL": db_url,
            "CHATSTATE_TOPIC_PREFIX": space.prefix, "CHATSTATE_LOG_FORMAT": "json",
-           "CHATSTATE_OAUTH_CLIENTS": json.dumps(
-               {CLIENT_ID: hashlib.sha256(CLIENT_SECRET.encode()).hexdigest()})}
-    command = [str(Path(sys.executable).parent / "chatstate"), "api", "--port", str(port)]
-    if workers is not None:
-        command += ["--workers", str(workers)]
+           "CHATSTATE_TOKEN_SIGNING_KEY": SIGNING_KEY, "CHATSTATE_API_OPS_PORT": "0",
+           "CHATSTATE_OAUTH_CLIENTS": json.dumps({CLIENT_ID: {
+               "secret_hash": hash_secret(CLIENT_SECRET), "scopes": ["sessions", "snapshots"]}})}
+    bare_env = {**env, "PYTHONPATH": os.pathsep.join(
+        [str(WITHOUT_AUTH), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    chatstate = str(Path(sys.executable).parent / "chatstate")
+    extra = ["--workers", str(workers)] if workers is not None else []
     served_by = workers or settings.api_workers
     scratch = Path(tempfile.mkdtemp(prefix="api-bench-"))
-    log = (scratch / "server.log").open("w")
-    # Popen returns at once (the server runs beside us); nothing here blocks the loop.
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
+    log = scratch / "server.log"
+    servers: list[subprocess.Popen[bytes]] = []
     try:
+        servers.append(await _start([chatstate, "api", "--port", str(port), *extra], env, log,
+                                    base))
+        servers.append(await _start([chatstate, "api", "--port", str(bare_port), *extra],
+                                    bare_env, scratch / "server-without-auth.log", bare_base))
         async with httpx.AsyncClient(base_url=base) as http:
-            for _ in range(150):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
             token = (await http.post("/oauth/token", data={
                 "grant_type": "client_credentials", "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET})).json()["access_token"]
             customers = [hashlib.sha256(f"bench-customer-{i}".encode()).hexdigest()
                          for i in range(sessions)]
-            psids = [(await http.post("/v1/sessions", json={"customerIdHashed": c})
-                      ).json()["persistentSessionId"] for c in customers]
+            auth = {"Authorization": f"Bearer {token}"}
+            psids = [(await http.post("/v1/sessions", json={"customerIdHashed": c},
+                                      headers=auth)).json()["persistentSessionId"]
+                     for c in customers]
+            refused = (await http.get(f"/v1/sessions/{psids[0]}/context")).status_code
+        if refused != 401:
+            raise RuntimeError(f"the API answered {refused} to a request without a token")
         await _seed(db_url, psids, datetime.now(UTC))
         listing = scratch / "sessions.txt"
         listing.write_text("".join(f"{p} {c}\n" for p, c in zip(psids, customers, strict=True)))
-        scripts = {
-            "GET /healthz (reference)": ("healthz", "request = nil\n"),
-            "POST /v1/chat-state/persist": ("persist", _PERSIST % {
-                "sessions": listing, "token": token}),
-            "GET /v1/sessions/{id}/context": ("context", _CONTEXT % {"sessions": listing}),
-        }
+        persist = _PERSIST % {"sessions": listing, "token": token}
+        context = _CONTEXT % {"sessions": listing, "token": token}
+        # (name, script stem, lua, base URL, the server's pid): each endpoint with and without
+        # authentication back to back, so a slower moment of the machine hits both alike.
+        runs = [
+            ("GET /healthz (reference)", "healthz", "request = nil\n", base + "/healthz", 0),
+            ("POST /v1/chat-state/persist", "persist", persist, base, 0),
+            ("  same, without auth", "persist-bare", persist, bare_base, 1),
+            ("GET /v1/sessions/{id}/context", "context", context, base, 0),
+            ("  same, without auth", "context-bare", context, bare_base, 1),
+        ]
         results: list[Result] = []
-        for name, (stem, lua) in scripts.items():
+        for name, stem, lua, url, which in runs:
             script = scratch / f"{stem}.lua"
             script.write_text(lua + _DONE)
-            url = base + ("/healthz" if stem == "healthz" else "")
+            pid = servers[which].pid
             # wrk blocks this coroutine on purpose: nothing else runs meanwhile.
             _wrk(url, script, max(3.0, seconds / 3), connections)  # warm-up
-            before, owners_before = _cpu_ticks(), _cpu_by_owner(server.pid)
+            before, owners_before = _cpu_ticks(), _cpu_by_owner(pid)
             result = _wrk(url, script, seconds, connections)
             result.name = name
             result.busy_pct, result.steal_pct = _cpu_share(before, _cpu_ticks())
-            owners_after = _cpu_by_owner(server.pid)
+            owners_after = _cpu_by_owner(pid)
             result.cpu_s = {k: owners_after[k] - owners_before.get(k, 0.0)
                             for k in owners_after}
             results.append(result)
     finally:
-        server.terminate()
-        server.wait(15)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(15)
         await drop_space(space)
+    auth_us, bare_us = _authorise_cost_us()
 
     print(f"\nwrk, {connections} connections (closed loop), {seconds:.0f} s per endpoint after a "
           f"warm-up; {served_by} API process(es); {sessions} sessions; {os.cpu_count()} CPUs "
           f"shared with Kafka, PostgreSQL and wrk; {time.strftime('%Y-%m-%d %H:%M')}; "
-          f"server log {log.name}\n")
+          f"server log {log}\n")
     print(f"| {'endpoint':<31} | {'req/s':>6} | {'p50 ms':>6} | {'p90 ms':>6} | {'p99 ms':>6} "
           f"| {'max ms':>6} | {'non-2xx':>7} | {'CPU %':>5} | {'steal %':>7} |")
     print(f"|{'-' * 33}|{'-' * 7}:|{'-' * 7}:|{'-' * 7}:|{'-' * 7}:|{'-' * 7}:|{'-' * 8}:"
@@ -262,14 +335,29 @@ async def main(seconds: float, connections: int, workers: int | None, sessions: 
               f"| {r.cpu_us_per_request('wrk'):>6.0f} |")
     ref = results[0]
     print()
-    for r in results[1:]:
+    for r in results[1::2]:
         print(f"{r.name}: {r.rps / ref.rps:.2f}x the reference's requests/s, "
               f"p99 {r.p99_ms / ref.p99_ms:.1f}x its p99; goal p99 < 50 ms: "
               f"{'met' if r.p99_ms < 50 else 'MISSED'}")
+    costs = {}
+    for with_auth, without in ((results[1], results[2]), (results[3], results[4])):
+        cost = 1 - with_auth.rps / without.rps
+        share = auth_us / with_auth.cpu_us_per_request("api")
+        costs[with_auth.name] = {"rpsCostPct": round(100 * cost, 1),
+                                 "authoriseCpuSharePct": round(100 * share, 2)}
+        print(f"{with_auth.name}: with authentication {with_auth.rps:.0f} req/s, without "
+              f"{without.rps:.0f}: {100 * cost:+.1f}% (goal: at most 10%); authorise() is "
+              f"{100 * share:.2f}% of the API CPU a request costs")
+    print(f"authorise() on a remembered token: {auth_us:.2f} us per request in-process "
+          f"(reading the header alone: {bare_us:.2f} us); the wrk difference above is mostly "
+          "the machine's run-to-run noise when it is larger than that share")
     print("(CPU %: the whole machine's, all processes; steal %: CPU time the hypervisor took)")
     out = _report(results, {"connections": connections, "apiProcesses": served_by,
                             "sessions": sessions, "secondsPerEndpoint": seconds,
-                            "cpus": os.cpu_count(), "serverLog": log.name})
+                            "cpus": os.cpu_count(), "serverLog": str(log),
+                            "authentication": {"authoriseUsPerRequest": round(auth_us, 3),
+                                               "headerOnlyUsPerRequest": round(bare_us, 3),
+                                               "byEndpoint": costs}})
     print(f"report: {out}")
 
 

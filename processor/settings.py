@@ -158,15 +158,46 @@ class Settings(BaseSettings):
     # --- the HTTP API --------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8080
-    token_signing_key: SecretStr = Field(
-        default=SecretStr("dev-only-signing-key-change-me"),
-        description="HMAC key for the API's bearer tokens; set a long random value in production.",
+    api_ops_port: int = Field(
+        default=8081, ge=0, le=65535,
+        description="/metrics, /docs and /openapi.json listen here (0: not served); the public "
+        "port serves the API, /healthz and /readyz only.",
     )
-    token_ttl_s: int = 3600
-    oauth_clients: dict[str, str] = Field(
+    api_ops_host: str = Field(
+        default="127.0.0.1", description="Listen address of the ops port (Prometheus, docs)."
+    )
+    token_signing_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for the API's bearer tokens (at least 32 bytes; `chatstate api` "
+        "refuses to start without one).",
+    )
+    token_previous_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="JSON list of keys whose tokens are still accepted during a rotation "
+        "(docs/api.md, rotation); tokens are only ever signed with token_signing_key.",
+    )
+    token_ttl_s: int = Field(default=3600, ge=60, le=86_400,
+                             description="Lifetime of a bearer token; longer ones are refused.")
+    token_issuer: str = "chatstate"
+    token_audience: str = "chatstate-api"
+    oauth_clients: dict[str, Any] = Field(
         default_factory=dict,
-        description="client_id -> sha256 hex of its secret (JSON object).",
+        description='JSON {client_id: {"secret_hash": argon2id hash (`chatstate clients '
+        'hash-secret`), "scopes": ["sessions", "snapshots", ...]}}.',
     )
+    api_token_rate_per_min: float = Field(
+        default=30.0, gt=0, description="POST /oauth/token per client and API process (429 beyond)."
+    )
+    api_token_burst: int = Field(default=10, ge=1)
+    api_issue_rate_per_customer_per_min: float = Field(
+        default=30.0, gt=0,
+        description="POST /v1/sessions per customer hash and API process (429 beyond).",
+    )
+    api_issue_burst_per_customer: int = Field(default=20, ge=1)
+    api_issue_rate_total_per_s: float = Field(
+        default=200.0, gt=0, description="POST /v1/sessions overall per API process (429 beyond)."
+    )
+    api_issue_burst_total: int = Field(default=400, ge=1)
     api_max_body_bytes: int = Field(
         default=64 * 1024, description="Larger request bodies are refused with 413."
     )
@@ -222,8 +253,10 @@ class Settings(BaseSettings):
         """The effective settings as plain data, secrets and passwords in URLs masked."""
         out: dict[str, Any] = {}
         for name, value in self:
-            if isinstance(value, SecretStr):
-                shown: Any = mask_url(value.get_secret_value()) if "url" in name else "**********"
+            if isinstance(value, list) and value and isinstance(value[0], SecretStr):
+                shown: Any = ["**********"] * len(value)
+            elif isinstance(value, SecretStr):
+                shown = mask_url(value.get_secret_value()) if "url" in name else "**********"
             elif isinstance(value, Path | timedelta):
                 shown = str(value)
             elif name == "oauth_clients":

@@ -15,26 +15,29 @@ from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from pydantic.json_schema import models_json_schema
 
 from processor import __version__
 from processor.api import auth, handlers, ingest, ops, sessions
-from processor.api.auth import BEARER_SCHEME, BEARER_SCHEME_OPENAPI
+from processor.api.clients import ClientRegistry, parse_clients
 from processor.api.deps import ApiState
+from processor.api.guard import BEARER_SCHEME, BEARER_SCHEME_OPENAPI
 from processor.api.metrics import Metrics
 from processor.api.middleware import AccessLog, BodyLimit
 from processor.api.publish import Publisher
+from processor.api.ratelimit import TokenBuckets
 from processor.api.store import PgSessionStore
-from processor.api.tokens import TokenSigner
+from processor.api.tokens import MIN_KEY_BYTES, TokenSigner
 from processor.db import create_pool, keep_session_state
+from processor.errors import ConfigError
 from processor.kafka_security import KafkaSecurity
 from processor.logs import get_logger
 from processor.settings import Settings
 from processor.topics import Catalog
 from schemas.snapshot import SnapshotIn
 
-__all__ = ["create_app", "served_app"]
+__all__ = ["create_app", "openapi_document", "served_app", "signing_keys"]
 
 log = get_logger("chatstate.api")
 
@@ -42,9 +45,16 @@ PoolFactory = Callable[[str], Awaitable[asyncpg.Pool]]
 
 DESCRIPTION = """chatstate's HTTP API for the web back end and Genesys Architect data actions.
 
-* Issue a persistent session and read its resumption context (web back end).
-* Post state snapshots (data actions; OAuth 2 client credentials, `POST /oauth/token`).
-  A 202 is only given once Kafka acknowledged the write; 503 + `Retry-After` otherwise.
+Every `/v1` route needs a bearer token from `POST /oauth/token` (OAuth 2 client credentials)
+whose client has the route's scope:
+
+* `sessions` (the web back end): issue a persistent session, read its resumption context,
+  close it.
+* `snapshots` (data actions): post state snapshots. A 202 is only given once Kafka acknowledged
+  the write; 503 + `Retry-After` otherwise.
+
+No or a bad token: 401 (`WWW-Authenticate: Bearer`); the wrong scope: 403; too many requests:
+429 + `Retry-After`.
 
 Errors share one shape: `{"error": code, "message": text, "detail": [{"loc", "msg", "type"}]}`;
 they never repeat the offending value.
@@ -68,13 +78,20 @@ def create_app(
     """
     catalog = Catalog.load(settings.topics_file, settings.topic_prefix)
     kafka_security = KafkaSecurity.from_settings(settings)  # a bad combination refuses to start
+    clients = parse_clients(settings.oauth_clients)
     state = ApiState(
         settings=settings,
-        signer=TokenSigner(settings.token_signing_key.get_secret_value().encode(),
-                           settings.token_ttl_s),
+        signer=TokenSigner(signing_keys(settings), settings.token_ttl_s,
+                           issuer=settings.token_issuer, audience=settings.token_audience),
         metrics=Metrics(),
         snapshots_topic=catalog.name("chat.snapshots"),
         commands_topic=catalog.name("chat.session-commands"),
+        clients=ClientRegistry(clients),
+        token_requests=TokenBuckets(settings.api_token_rate_per_min / 60, settings.api_token_burst),
+        issues_per_customer=TokenBuckets(settings.api_issue_rate_per_customer_per_min / 60,
+                                         settings.api_issue_burst_per_customer),
+        issues_total=TokenBuckets(settings.api_issue_rate_total_per_s,
+                                  settings.api_issue_burst_total),
     )
 
     async def open_pool(url: str) -> asyncpg.Pool:
@@ -89,6 +106,9 @@ def create_app(
         publisher = Publisher(kafka_bootstrap, settings.api_produce_timeout_s, kafka_security)
         state.store = PgSessionStore(pool)
         state.publisher = publisher
+        if not state.clients:
+            log.warning("api_no_clients_configured", consequence="every /v1 request is "
+                        "answered 401; set CHATSTATE_OAUTH_CLIENTS")
         if not await publisher.start():
             # Serve anyway: /healthz answers, /readyz says why not, writes answer 503 and the
             # producer is re-created on a later request once Kafka is back.
@@ -107,6 +127,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # The document and its UI are served on the ops port (ops.create_ops_app), not here.
+        openapi_url=None, docs_url=None, redoc_url=None,
         # Metrics are Prometheus (/metrics). FastAPI's native OpenTelemetry asks the tracer and
         # meter providers on every request whether anyone listens; nobody does here.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
@@ -125,6 +147,25 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(AccessLog, metrics=state.metrics)
     return app
+
+
+def signing_keys(settings: Settings) -> list[bytes]:
+    """The token keys, current first: ``ConfigError`` naming the variable when the current one
+    is missing or short (there is no built-in default: a default key is a forgeable one)."""
+    current = settings.token_signing_key
+    if current is None or not current.get_secret_value():
+        raise ConfigError("CHATSTATE_TOKEN_SIGNING_KEY is not set: the API signs its bearer "
+                          f"tokens with it (at least {MIN_KEY_BYTES} bytes, e.g. "
+                          "`openssl rand -hex 32`)")
+    keys = [current.get_secret_value().encode()]
+    if len(keys[0]) < MIN_KEY_BYTES:
+        raise ConfigError(f"CHATSTATE_TOKEN_SIGNING_KEY must be at least {MIN_KEY_BYTES} bytes")
+    for i, previous in enumerate(settings.token_previous_keys):
+        keys.append(previous.get_secret_value().encode())
+        if len(keys[-1]) < MIN_KEY_BYTES:
+            raise ConfigError(f"CHATSTATE_TOKEN_PREVIOUS_KEYS: key {i} is shorter than "
+                              f"{MIN_KEY_BYTES} bytes")
+    return keys
 
 
 # The request bodies of DirectRoutes (direct.py): FastAPI cannot see them in the endpoints'
@@ -160,7 +201,11 @@ def served_app() -> FastAPI:
                       freeze_startup_objects=True)
 
 
-def openapi_document(settings: Settings | None = None) -> dict[str, object]:
-    """The OpenAPI document as served, built without connecting to anything."""
-    app = create_app(settings or Settings(), kafka_bootstrap="unused:0", database_url="unused")
+def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
+    """The OpenAPI document as served (on the ops port), built without connecting to anything
+    and without needing the deployment's secrets."""
+    settings = (settings or Settings()).model_copy(update={
+        "token_signing_key": SecretStr("document-only-" + "x" * MIN_KEY_BYTES),
+        "token_previous_keys": [], "oauth_clients": {}})
+    app = create_app(settings, kafka_bootstrap="unused:0", database_url="unused")
     return app.openapi()

@@ -1,19 +1,19 @@
-"""OAuth 2.0 client credentials (RFC 6749 section 4.4) for the data actions that post snapshots.
+"""OAuth 2.0 client credentials (RFC 6749 section 4.4): every caller's way to a bearer token.
 
-Genesys integration credentials of type "OAuth client credentials" post ``grant_type``,
-``client_id`` and ``client_secret`` as a form, or the id and secret as HTTP Basic; both work.
-Secrets are configured as SHA-256 hex (``CHATSTATE_OAUTH_CLIENTS``), so a leaked settings dump
-does not leak a credential, and are compared in constant time, unknown clients included.
+The web back end (scope ``sessions``) and Genesys data actions (scope ``snapshots``) post
+``grant_type``, ``client_id`` and ``client_secret`` as a form, or the id and secret as HTTP
+Basic; both work. Secrets are checked against their Argon2id hashes (``clients.py``); unknown
+ids take as long as known ones. Each client id may ask ``CHATSTATE_API_TOKEN_RATE_PER_MIN``
+times a minute (burst ``CHATSTATE_API_TOKEN_BURST``) per process; unknown ids share one bucket,
+so spraying made-up ids buys no extra Argon2 work. A token lasts ``CHATSTATE_TOKEN_TTL_S``: a
+caller asks again when it expires, not per request.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import time
-from collections.abc import Mapping
 from typing import Annotated
 from urllib.parse import parse_qs
 
@@ -23,15 +23,11 @@ from fastapi.responses import JSONResponse
 from processor.api.deps import ApiState, api_state
 from processor.api.models import TokenOut
 
-__all__ = ["BEARER_SCHEME", "BEARER_SCHEME_OPENAPI", "check_client", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["auth"])
-# How protected routes declare the token in the OpenAPI document (direct.py reads it).
-BEARER_SCHEME = "HTTPBearer"
-BEARER_SCHEME_OPENAPI = {"type": "http", "scheme": "bearer",
-                         "description": "POST /oauth/token, then Bearer <token>."}
-_DUMMY_HASH = hashlib.sha256(b"no such client").hexdigest()
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_UNKNOWN_CLIENTS = "\0unknown"  # the one rate-limit bucket of every id not configured
 
 _TOKEN_FORM = {
     "requestBody": {
@@ -54,17 +50,13 @@ _TOKEN_FORM = {
 }
 
 
-def check_client(clients: Mapping[str, str], client_id: str, secret: str) -> bool:
-    """True when ``secret`` hashes to the configured hash of ``client_id``; constant time."""
-    want = clients.get(client_id, _DUMMY_HASH).lower()
-    got = hashlib.sha256(secret.encode()).hexdigest()
-    return hmac.compare_digest(want, got) and client_id in clients
-
-
-def _oauth_error(status: int, code: str, description: str, *, basic: bool = False) -> JSONResponse:
+def _oauth_error(status: int, code: str, description: str, *, basic: bool = False,
+                 retry_after_s: int = 0) -> JSONResponse:
     headers = dict(_NO_STORE)
     if basic:
         headers["WWW-Authenticate"] = 'Basic realm="chatstate"'
+    if retry_after_s:
+        headers["Retry-After"] = str(retry_after_s)
     return JSONResponse(
         {"error": code, "error_description": description}, status_code=status, headers=headers
     )
@@ -86,8 +78,10 @@ def _basic(header: str | None) -> tuple[str, str] | None:
     response_model=TokenOut,
     summary="Exchange client credentials for a short-lived bearer token",
     openapi_extra=_TOKEN_FORM,
-    responses={400: {"description": "invalid_request / unsupported_grant_type"},
-               401: {"description": "invalid_client"}},
+    responses={400: {"description": "invalid_request / unsupported_grant_type / invalid_scope"},
+               401: {"description": "invalid_client"},
+               429: {"description": "rate_limited: too many token requests for this client "
+                     "(Retry-After)."}},
 )
 async def token(request: Request, state: Annotated[ApiState, Depends(api_state)]) -> JSONResponse:
     # The form is parsed by hand: python-multipart (FastAPI's Form) is not worth a dependency
@@ -100,10 +94,25 @@ async def token(request: Request, state: Annotated[ApiState, Depends(api_state)]
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     basic = _basic(request.headers.get("authorization"))
     client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
-    if not client_id or not check_client(state.settings.oauth_clients, client_id, secret):
+    bucket = client_id if state.clients.get(client_id) else _UNKNOWN_CLIENTS
+    wait = state.token_requests.take(bucket, time.monotonic())
+    if wait:
+        return _oauth_error(429, "rate_limited", f"too many token requests for this client; "
+                            f"retry after {wait} s", retry_after_s=wait)
+    client = await state.clients.authenticate(client_id, secret) if client_id else None
+    if client is None:
         state.metrics.token_failures.inc()
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret",
                             basic=basic is not None)
-    access, claims = state.signer.issue(client_id, int(time.time()))
+    scopes = client.scopes
+    if "scope" in form:  # RFC 6749 section 3.3: a caller may ask for less than it may have
+        asked = frozenset(form["scope"].split())
+        if not asked or not asked <= client.scopes:
+            return _oauth_error(400, "invalid_scope", "the scope asked for is not granted to "
+                                "this client")
+        scopes = asked
+    access, claims = state.signer.issue(client.client_id, sorted(scopes), int(time.time()))
     body = TokenOut(access_token=access, expires_in=claims.exp - claims.iat)
-    return JSONResponse(body.model_dump(), headers=_NO_STORE)
+    # RFC 6749 section 5.1: ``scope`` says what was granted (the token's claims say it too).
+    return JSONResponse({**body.model_dump(), "scope": " ".join(sorted(scopes))},
+                        headers=_NO_STORE)

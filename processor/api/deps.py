@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from processor.api.clients import ClientRegistry
 from processor.api.metrics import Metrics
 from processor.api.publish import Publisher
+from processor.api.ratelimit import TokenBuckets
 from processor.api.store import SessionStore
 from processor.api.tokens import TokenSigner
 from processor.settings import Settings
@@ -25,6 +27,10 @@ class ApiState:
     metrics: Metrics
     snapshots_topic: str
     commands_topic: str
+    clients: ClientRegistry
+    token_requests: TokenBuckets  # per client id, POST /oauth/token
+    issues_per_customer: TokenBuckets  # per customer hash, POST /v1/sessions
+    issues_total: TokenBuckets  # one key: the ceiling of POST /v1/sessions
     store: SessionStore | None = None  # set by the lifespan
     publisher: Publisher | None = None  # set by the lifespan
 

@@ -9,7 +9,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from processor.api.deps import state_of
-from processor.api.exceptions import KafkaUnavailable, NotFound, Unauthorized
+from processor.api.exceptions import (
+    Forbidden,
+    KafkaUnavailable,
+    MissingToken,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
 from processor.logs import get_logger
 
 __all__ = ["install"]
@@ -37,12 +44,35 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body("invalid_request", "the request is not valid", detail), 422)
 
 
+_REALM = 'Bearer realm="chatstate"'
+
+
 async def _unauthorized(_: Request, exc: Exception) -> JSONResponse:
-    # The reason (expired, bad signature...) is safe and helps whoever configures the action.
+    # RFC 6750 section 3: no token at all gets the bare challenge; a bad one says why. The
+    # reason (expired, bad signature...) is safe and helps whoever configures the caller.
+    if isinstance(exc, MissingToken):
+        return JSONResponse(_body("missing_token", str(exc)), 401,
+                            headers={"WWW-Authenticate": _REALM})
     return JSONResponse(
         _body("invalid_token", str(exc)), 401,
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc}"'},
+        headers={"WWW-Authenticate":
+                 f'{_REALM}, error="invalid_token", error_description="{exc}"'},
     )
+
+
+async def _forbidden(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Forbidden)
+    return JSONResponse(
+        _body("insufficient_scope", str(exc)), 403,
+        headers={"WWW-Authenticate": f'{_REALM}, error="insufficient_scope", '
+                 f'scope="{exc.scope}"'},
+    )
+
+
+async def _rate_limited(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    return JSONResponse(_body("rate_limited", str(exc)), 429,
+                        headers={"Retry-After": str(exc.retry_after_s)})
 
 
 async def _not_found(_: Request, exc: Exception) -> JSONResponse:
@@ -69,6 +99,8 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(Unauthorized, _unauthorized)
+    app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(KafkaUnavailable, _kafka_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http)

@@ -9,21 +9,14 @@ kinds, never values) so the processor can alert on where PII came in.
 from __future__ import annotations
 
 import json
-import time
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from processor.api.auth import BEARER_SCHEME
 from processor.api.deps import state_of
-from processor.api.direct import (
-    DirectRoute,
-    bearer_token,
-    json_body,
-    json_body_openapi,
-    json_response,
-)
+from processor.api.direct import DirectRoute, json_body, json_body_openapi, json_response
+from processor.api.guard import CLIENT_KEY, protected
 from processor.api.models import ErrorBody, ErrorDetail, SnapshotAccepted
 from processor.core.snapshots import guard_snapshot
 from processor.logs import get_logger
@@ -38,10 +31,10 @@ HEADER_CONTENT_ID = "chatstate-content-id"
 HEADER_PII = "chatstate-pii-findings"
 
 
-# A DirectRoute (see direct.py): the token, then the body, as FastAPI would take them.
+# A DirectRoute (see direct.py) needing the ``snapshots`` scope (checked before the body is read).
 async def persist(request: Request) -> Response:
     state = state_of(request)
-    claims = state.signer.verify(bearer_token(request), int(time.time()))
+    client = request.scope[CLIENT_KEY]
     snapshot = await json_body(request, SnapshotIn)
     psid = str(snapshot.persistent_session_id)
     guarded = guard_snapshot(snapshot)
@@ -49,7 +42,7 @@ async def persist(request: Request) -> Response:
         outcome = "rejected" if f in guarded.rejected else "redacted"
         state.metrics.pii_findings.labels(f.kind, outcome).inc()
     if guarded.rejected:
-        log.warning("snapshot_rejected_pii", client=claims.sub,
+        log.warning("snapshot_rejected_pii", client=client,
                     persistent_session_id=psid,
                     findings=[f.model_dump() for f in guarded.rejected])
         body = ErrorBody(
@@ -70,7 +63,7 @@ async def persist(request: Request) -> Response:
         headers,
     )
     if findings:
-        log.info("snapshot_pii_redacted", client=claims.sub,
+        log.info("snapshot_pii_redacted", client=client,
                  persistent_session_id=psid, findings=findings)
     return json_response(SnapshotAccepted(content_id=guarded.content_id,
                                           pii_redacted=sorted({f.path for f in guarded.findings})),
@@ -81,16 +74,14 @@ router.add_api_route(
     "/v1/chat-state/persist",
     persist,
     methods=["POST"],
-    route_class_override=DirectRoute,
+    route_class_override=protected("snapshots", DirectRoute),
     response_model=SnapshotAccepted,
     status_code=202,
     summary="Accept a state snapshot from a Genesys data action",
     responses={
-        401: {"model": ErrorBody, "description": "Missing, wrong, tampered or expired token."},
         413: {"model": ErrorBody, "description": "Body too large."},
         422: {"model": ErrorBody, "description": "Invalid body, or PII where none may be."},
         503: {"model": ErrorBody, "description": "Kafka did not acknowledge: retry later."},
     },
-    openapi_extra={"requestBody": json_body_openapi(SnapshotIn),
-                   "security": [{BEARER_SCHEME: []}]},
+    openapi_extra={"requestBody": json_body_openapi(SnapshotIn)},
 )

@@ -16,7 +16,7 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-__all__ = ["Metrics"]
+__all__ = ["Metrics", "render_every_process"]
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -50,7 +50,13 @@ class Metrics:
 
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            every_worker = CollectorRegistry()
-            MultiProcessCollector(every_worker)  # type: ignore[no-untyped-call]
-            return generate_latest(every_worker)
+            return render_every_process()
         return generate_latest(self.registry)
+
+
+def render_every_process() -> bytes:
+    """Every API process's numbers, added up from ``PROMETHEUS_MULTIPROC_DIR`` (what the ops
+    port serves: it runs in the supervisor, beside the processes that count)."""
+    every_worker = CollectorRegistry()
+    MultiProcessCollector(every_worker)  # type: ignore[no-untyped-call]
+    return generate_latest(every_worker)

@@ -9,6 +9,10 @@ accepts, and hands each connection to the next process in turn over a Unix socke
 (``SCM_RIGHTS``), as Node.js's cluster module does by default: 25/25. The cost is one hand-over
 per *connection*, not per request.
 
+The supervisor also serves the ops port (``/metrics``, ``/docs``, ``/openapi.json``) from a
+thread of its own: metrics add up every process's files in ``PROMETHEUS_MULTIPROC_DIR``, and the
+document needs no I/O, so the API processes serve only callers.
+
 The supervisor does not restart a worker that dies: it stops the others and exits non-zero, so
 the service manager restarts the whole API rather than leaving it serving at half capacity
 behind a green ``/healthz``.
@@ -132,8 +136,43 @@ def _config() -> Any:
 
 def _run_one(listener: socket.socket) -> None:
     import uvicorn
+    from prometheus_client import values
 
+    # This process counts too: record into PROMETHEUS_MULTIPROC_DIR (set by ``serve`` after
+    # prometheus_client was imported, which chose its in-memory values then), so the ops port
+    # can add it up like the multi-process case.
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
     uvicorn.Server(_config()).run(sockets=[listener])
+
+
+class _OpsServer:
+    """The ops port: uvicorn on a thread of the supervisor, serving ``ops.create_ops_app``."""
+
+    def __init__(self, listener: socket.socket) -> None:
+        import uvicorn
+
+        from processor.api.app import openapi_document
+        from processor.api.metrics import render_every_process
+        from processor.api.ops import create_ops_app
+
+        document: dict[str, Any] = {}
+
+        def the_document() -> dict[str, Any]:
+            if not document:
+                document.update(openapi_document())
+            return document
+
+        app = create_ops_app(render_every_process, the_document)
+        self._server = uvicorn.Server(uvicorn.Config(
+            app, loop="asyncio", lifespan="off", access_log=False, log_config=None,
+            server_header=False, proxy_headers=False))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [listener]},
+                                        name="ops-port", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(5)
 
 
 def _run_handed(supervisor: int, channel: socket.socket) -> None:
@@ -162,21 +201,39 @@ def _deal(listener: socket.socket, channels: list[socket.socket],
             socket.send_fds(next(turns), [b"c"], [conn.fileno()])
 
 
-def serve(host: str, port: int, workers: int) -> int:
-    """Serve until SIGINT/SIGTERM; the exit status is 0 after a requested stop."""
+def _bind(host: str, port: int) -> socket.socket:
     try:  # fail here, in one clear line, if the address is taken or not ours to use
-        listener = _listen(host, port)
+        return _listen(host, port)
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    if workers == 1:
-        _run_one(listener)
-        return 0
-    listener.listen(2048)
+
+
+def serve(host: str, port: int, workers: int, ops: tuple[str, int] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM, and the ops port on ``ops`` (host, port) unless None; the
+    exit status is 0 after a requested stop."""
+    listener = _bind(host, port)
+    ops_listener = _bind(*ops) if ops else None
     metrics_dir = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # /metrics adds up every worker's numbers from files here; a fresh, empty one per start.
         metrics_dir = tempfile.mkdtemp(prefix="chatstate-api-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    ops_server = _OpsServer(ops_listener) if ops_listener else None
+    try:
+        if workers == 1:
+            _run_one(listener)
+            return 0
+        return _supervise(listener, workers)
+    finally:
+        if ops_server is not None:
+            ops_server.stop()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _supervise(listener: socket.socket, workers: int) -> int:
+    listener.listen(2048)
+    host, port = listener.getsockname()[:2]
     spawn = multiprocessing.get_context("spawn")
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM) for _ in range(workers)]
     procs = [spawn.Process(target=_run_handed, args=(os.getpid(), theirs),
@@ -223,8 +280,6 @@ def serve(host: str, port: int, workers: int) -> int:
         _close_listener(listener)
         for ours, _ in pairs:
             ours.close()
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _close_listener(listener: socket.socket) -> None:

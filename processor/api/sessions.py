@@ -1,11 +1,14 @@
 """Session routes for the web back end: issue a session, read its resumption context, close it.
 
 Reads come from PostgreSQL; a close becomes a command on the session's partition, so it is
-applied in order with everything else that happens to the session.
+applied in order with everything else that happens to the session. Every route needs a token
+with the ``sessions`` scope (``guard.protected``): the customer hash says *whose* session, never
+who may read it. Issuing is rate-limited per customer hash and overall (per API process).
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -14,7 +17,8 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from processor.api.deps import ApiState, api_state, state_of
 from processor.api.direct import DirectRoute, json_response, path_uuid
-from processor.api.exceptions import NotFound
+from processor.api.exceptions import NotFound, RateLimited
+from processor.api.guard import protected
 from processor.api.models import (
     CloseAccepted,
     ConversationOut,
@@ -31,7 +35,7 @@ from schemas.snapshot import SHA256_HEX
 
 __all__ = ["build_context", "router"]
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=protected("sessions"))
 log = get_logger("chatstate.api")
 
 NOTICE = "Resuming from archived session ID: {conversation_id}"
@@ -101,11 +105,20 @@ async def _owned(state: ApiState, psid: uuid.UUID, header: str | None, query: st
     response_model=IssuedSession,
     status_code=201,
     summary="Issue a persistent session (or return the customer's live one)",
-    responses={200: {"model": IssuedSession, "description": "The customer's live session."}},
+    responses={200: {"model": IssuedSession, "description": "The customer's live session."},
+               429: {"model": ErrorBody, "description": "Too many sessions issued for this "
+                     "customer, or overall (Retry-After)."}},
 )
 async def issue_session(
     body: IssueSessionIn, response: Response, state: Annotated[ApiState, Depends(api_state)]
 ) -> IssuedSession:
+    tick = time.monotonic()
+    wait = state.issues_per_customer.take(body.customer_id_hashed, tick)
+    if wait:
+        raise RateLimited("for this customer", wait)
+    wait = state.issues_total.take("", tick)
+    if wait:
+        raise RateLimited("issuing sessions", wait)
     now = datetime.now(UTC)
     result = await state.require_store().issue(body.customer_id_hashed, now,
                                                state.settings.session_ttl)
@@ -149,7 +162,7 @@ router.add_api_route(
     "/{persistentSessionId}/context",
     session_context,
     methods=["GET"],
-    route_class_override=DirectRoute,
+    route_class_override=protected("sessions", DirectRoute),
     response_model=SessionContext,
     summary="Where were we? The session's resumption context",
     responses={**_NOT_FOUND, **_INVALID},

@@ -23,6 +23,7 @@ _GROUPS: list[tuple[str, str, str]] = [
     ("processor.cli.dlq_cmd", "app", "dlq"),
     ("processor.cli.run_cmd", "app", "run"),
     ("processor.cli.api_cmd", "app", "api"),
+    ("processor.cli.clients_cmd", "app", "clients"),
     ("processor.cli.simulate_cmd", "app", "simulate"),
     ("processor.cli.bench_cmd", "app", "bench"),
     ("processor.cli.validate_cmd", "app", "validate"),

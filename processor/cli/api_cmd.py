@@ -24,21 +24,32 @@ def serve(
     port: int | None = typer.Option(None, help="Listen port (default: CHATSTATE_API_PORT)."),
     workers: int | None = typer.Option(
         None, min=1, help="Processes (default: CHATSTATE_API_WORKERS)."),
+    ops_port: int | None = typer.Option(
+        None, min=0, max=65535,
+        help="Port of /metrics, /docs, /openapi.json (default: CHATSTATE_API_OPS_PORT; 0: off)."),
 ) -> None:
     """Serve the API with uvicorn (no sub-command), until interrupted."""
     if ctx.invoked_subcommand is not None:
         return
+    from processor.api.app import signing_keys
+    from processor.api.clients import parse_clients
     from processor.api.serve import serve as serve_api
     from processor.devstack.resolve import endpoints
 
     settings = load_settings()
+    # Refuse a missing signing key or a bad client list here, in one line, before any worker
+    # process starts (each would refuse the same way, less readably).
+    signing_keys(settings)
+    parse_clients(settings.oauth_clients)
     ep = endpoints(settings)
     # Each worker process builds its own app from the environment: resolve the servers once,
     # here, so every worker talks to the same ones.
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = ep.kafka_bootstrap
     os.environ["DATABASE_URL"] = ep.database_url
+    ops = settings.api_ops_port if ops_port is None else ops_port
     status = serve_api(host or settings.api_host, port or settings.api_port,
-                       workers or settings.api_workers)
+                       workers or settings.api_workers,
+                       ops=(settings.api_ops_host, ops) if ops else None)
     if status:
         raise typer.Exit(status)
 

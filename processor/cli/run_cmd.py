@@ -18,6 +18,7 @@ from importlib.util import find_spec
 import typer
 
 from processor.cli._common import friendly_errors, load_settings
+from processor.cli._demo_auth import demo_api_auth
 from processor.devstack.resolve import endpoints
 from processor.devstack.stack import LocalStack
 from processor.migrate import migrate
@@ -65,8 +66,13 @@ def run(
     exe = [sys.executable, "-m", "processor.cli"]
     children: list[subprocess.Popen[bytes]] = [subprocess.Popen([*exe, "worker"], env=env)]
     if api and find_spec("processor.api") is not None:
+        demo_env, said = demo_api_auth(env)  # a signing key and a client, unless configured
+        env.update(demo_env)
+        for line in said:
+            typer.echo(line)
         children.append(subprocess.Popen([*exe, "api"], env=env))
-        typer.echo(f"API on http://{settings.api_host}:{settings.api_port} (docs: /docs)")
+        typer.echo(f"API on http://{settings.api_host}:{settings.api_port} (docs: "
+                   f"http://{settings.api_ops_host}:{settings.api_ops_port}/docs)")
     if demo and find_spec("processor.sim") is not None:
         time.sleep(5)
         children.append(

@@ -1,10 +1,9 @@
-"""The API as users meet it: ``chatstate api`` in its own process, on a free port, against this
-test's private database and topics on the real stack."""
+"""The API as users meet it: ``chatstate api`` in its own process, on a free port (and its ops
+port on another), against this test's private database and topics on the real stack, with the
+synthetic clients of ``tests/integration/api/support.py``."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import socket
 import subprocess
@@ -18,10 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.api.support import StackSlice
-
-CLIENT_ID = "genesys-data-action"
-CLIENT_SECRET = "synthetic-client-secret-e2e"  # test-only credential
+from tests.integration.api.support import (
+    CLIENT_ID,
+    SIGNING_KEY,
+    StackSlice,
+    bearer,
+    clients_env,
+    token_form,
+)
 
 
 def free_port() -> int:
@@ -34,24 +37,27 @@ def free_port() -> int:
 class ServedApi:
     base_url: str
     env: StackSlice
+    ops_url: str
 
-    def token(self) -> str:
-        r = httpx.post(f"{self.base_url}/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET})
+    def token(self, client_id: str = CLIENT_ID) -> str:
+        r = httpx.post(f"{self.base_url}/oauth/token", data=token_form(client_id))
         r.raise_for_status()
         return str(r.json()["access_token"])
 
+    def auth(self, client_id: str = CLIENT_ID) -> dict[str, str]:
+        """The Authorization header of a fresh token of ``client_id`` (both scopes by default)."""
+        return bearer(self.token(client_id))
 
-def api_process_env(env: StackSlice) -> dict[str, str]:
+
+def api_process_env(env: StackSlice, ops_port: int = 0) -> dict[str, str]:
     return {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": env.kafka_bootstrap,
         "DATABASE_URL": env.database_url,
         "CHATSTATE_TOPIC_PREFIX": env.topic_prefix,
-        "CHATSTATE_OAUTH_CLIENTS": json.dumps(
-            {CLIENT_ID: hashlib.sha256(CLIENT_SECRET.encode()).hexdigest()}),
-        "CHATSTATE_TOKEN_SIGNING_KEY": "synthetic-e2e-signing-key",
+        "CHATSTATE_OAUTH_CLIENTS": clients_env(),
+        "CHATSTATE_TOKEN_SIGNING_KEY": SIGNING_KEY,
+        "CHATSTATE_API_OPS_PORT": str(ops_port),
         "CHATSTATE_LOG_LEVEL": "WARNING",
         "CHATSTATE_LOG_FORMAT": "json",
     }
@@ -59,16 +65,16 @@ def api_process_env(env: StackSlice) -> dict[str, str]:
 
 @contextmanager
 def api_process(
-    env: StackSlice, log_path: Path, *, wait_ready: bool = True
+    env: StackSlice, log_path: Path, *, wait_ready: bool = True, ops_port: int = 0
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``chatstate api`` started and (unless told not to wait) ready: its process and base URL;
-    stopped afterwards."""
+    stopped afterwards. The ops port is off unless ``ops_port`` names one."""
     port = free_port()
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "chatstate"), "api", "--host", "127.0.0.1",
          "--port", str(port)],
-        env=api_process_env(env), stdout=log, stderr=subprocess.STDOUT,
+        env=api_process_env(env, ops_port), stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -98,5 +104,6 @@ def api_process(
 
 @pytest.fixture
 def served_api(env: StackSlice, tmp_path: Path) -> Iterator[ServedApi]:
-    with api_process(env, tmp_path / "api.log") as (_, base):
-        yield ServedApi(base, env)
+    ops_port = free_port()
+    with api_process(env, tmp_path / "api.log", ops_port=ops_port) as (_, base):
+        yield ServedApi(base, env, f"http://127.0.0.1:{ops_port}")

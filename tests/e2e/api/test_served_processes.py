@@ -22,7 +22,7 @@ def test_metrics_add_up_the_requests_every_worker_answered(served_api: ServedApi
     for _ in range(sent):
         # A new connection each time: the kernel hands them to whichever worker accepts first.
         assert httpx.get(f"{served_api.base_url}/healthz").status_code == 200
-    text = httpx.get(f"{served_api.base_url}/metrics").text
+    text = httpx.get(f"{served_api.ops_url}/metrics").text  # the supervisor adds them up
     counted = re.search(
         r'^chatstate_api_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)$',
         text, re.M)
@@ -31,10 +31,9 @@ def test_metrics_add_up_the_requests_every_worker_answered(served_api: ServedApi
 
 
 def test_a_token_from_one_worker_is_accepted_by_every_worker(served_api: ServedApi) -> None:
-    token = served_api.token()
+    auth = served_api.auth()
     for _ in range(10):
-        r = httpx.post(f"{served_api.base_url}/v1/chat-state/persist",
-                       headers={"Authorization": f"Bearer {token}"}, json={})
+        r = httpx.post(f"{served_api.base_url}/v1/chat-state/persist", headers=auth, json={})
         assert r.status_code == 422  # past authentication: the empty body is what is refused
 
 

@@ -28,14 +28,15 @@ async def test_an_accepted_snapshot_reaches_the_database_and_is_the_resumption_c
     worker = Worker(env, tmp_path / "worker.log", f"w-{uuid.uuid4().hex[:6]}").start()
     try:
         async with httpx.AsyncClient(base_url=served_api.base_url) as http:
-            issued = await http.post("/v1/sessions", json={"customerIdHashed": customer})
+            auth = served_api.auth()  # sessions and snapshots
+            issued = await http.post("/v1/sessions", json={"customerIdHashed": customer},
+                                     headers=auth)
             assert issued.status_code == 201
             psid = issued.json()["persistentSessionId"]
 
-            token = served_api.token()
             persisted = await http.post(
                 "/v1/chat-state/persist",
-                headers={"Authorization": f"Bearer {token}"},
+                headers=auth,
                 json={
                     "persistentSessionId": psid,
                     "conversationId": str(conversation),
@@ -52,7 +53,8 @@ async def test_an_accepted_snapshot_reaches_the_database_and_is_the_resumption_c
 
             async def context() -> dict[str, object] | None:
                 r = await http.get(
-                    f"/v1/sessions/{psid}/context", headers={"X-Customer-Id-Hashed": customer}
+                    f"/v1/sessions/{psid}/context",
+                    headers={"X-Customer-Id-Hashed": customer, **auth}
                 )
                 body = r.json()
                 return body if r.status_code == 200 and body.get("latestSnapshot") else None

@@ -1,12 +1,19 @@
-"""Helpers for the API tests: synthetic customers, a running app, reading what reached a topic.
+"""Helpers for the API tests: synthetic customers and clients, a running app, reading what
+reached a topic.
 
 Customer ids are synthetic (``customer-1``...) and only ever appear hashed, as in production.
+Three synthetic clients are configured: the web back end (``sessions``), a data action
+(``snapshots``) and one with both, whose token ``running_api``'s client sends by default, so a
+test about something else is authenticated without saying so; ``RunningApi.anonymous`` sends no
+token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -17,10 +24,13 @@ from typing import Any, Protocol
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from pydantic import SecretStr
 
 from processor.api import create_app
+from processor.api.deps import ApiState
+from processor.api.ops import create_ops_app
 from processor.settings import Settings
 
 
@@ -38,32 +48,65 @@ class StackSlice(Protocol):
     def topic(self, logical: str) -> str: ...
 
 
-CLIENT_ID = "genesys-data-action"
-CLIENT_SECRET = "synthetic-client-secret-1"  # test-only credential
-SIGNING_KEY = "synthetic-signing-key-for-tests-only"
+# test-only credentials
+CLIENT_ID = "test-both-scopes"  # sessions + snapshots: what api.client authenticates as
+CLIENT_SECRET = "synthetic-client-secret-1"
+BACKEND_ID = "web-backend"  # sessions only
+BACKEND_SECRET = "synthetic-backend-secret"
+ACTION_ID = "genesys-data-action"  # snapshots only
+ACTION_SECRET = "synthetic-action-secret"
+SIGNING_KEY = "synthetic-signing-key-for-tests-only-0123456789"
+ISSUER, AUDIENCE = "chatstate", "chatstate-api"  # the settings' defaults
+CREDENTIALS = {CLIENT_ID: (CLIENT_SECRET, ["sessions", "snapshots"]),
+               BACKEND_ID: (BACKEND_SECRET, ["sessions"]),
+               ACTION_ID: (ACTION_SECRET, ["snapshots"])}
 
 
 def customer_hash(name: str = "customer-1") -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
+@functools.cache
+def clients_config() -> dict[str, dict[str, Any]]:
+    """CHATSTATE_OAUTH_CLIENTS for the synthetic clients. Hashed once per test process, at the
+    cheapest parameters the API accepts (OWASP's floor: m=19 MiB, t=2, p=1), since Argon2 is
+    slow by design and tests fetch many tokens; ``hash_secret``'s own are checked by unit
+    tests."""
+    hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+    return {cid: {"secret_hash": hasher.hash(secret), "scopes": scopes}
+            for cid, (secret, scopes) in CREDENTIALS.items()}
+
+
+def clients_env() -> str:
+    return json.dumps(clients_config())
+
+
 def api_settings(base: Settings, **overrides: Any) -> Settings:
     return base.model_copy(update={
-        "oauth_clients": {CLIENT_ID: hashlib.sha256(CLIENT_SECRET.encode()).hexdigest()},
+        "oauth_clients": clients_config(),
         "token_signing_key": SecretStr(SIGNING_KEY),
         **overrides,
     })
 
 
+def token_form(client_id: str = CLIENT_ID) -> dict[str, str]:
+    return {"grant_type": "client_credentials", "client_id": client_id,
+            "client_secret": CREDENTIALS[client_id][0]}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 @dataclass
 class RunningApi:
     app: FastAPI
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient  # sends CLIENT_ID's token (both scopes) unless told otherwise
+    anonymous: httpx.AsyncClient  # sends no token
+    ops: httpx.AsyncClient  # the ops port's app (/metrics, /docs, /openapi.json) beside it
 
-    async def token(self) -> str:
-        r = await self.client.post("/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET})
+    async def token(self, client_id: str = CLIENT_ID) -> str:
+        r = await self.anonymous.post("/oauth/token", data=token_form(client_id))
         assert r.status_code == 200, r.text
         return str(r.json()["access_token"])
 
@@ -82,8 +125,20 @@ async def running_api(
     app = create_app(settings, kafka_bootstrap=kafka_bootstrap, database_url=database_url)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield RunningApi(app, client)
+        ops_app = create_ops_app(state_of_app(app).metrics.render, app.openapi)
+        ops_transport = httpx.ASGITransport(app=ops_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as anonymous, \
+                httpx.AsyncClient(transport=transport, base_url="http://api") as client, \
+                httpx.AsyncClient(transport=ops_transport, base_url="http://ops") as ops:
+            running = RunningApi(app, client, anonymous, ops)
+            if settings.oauth_clients.get(CLIENT_ID):
+                client.headers.update(bearer(await running.token()))
+            yield running
+
+
+def state_of_app(app: FastAPI) -> ApiState:
+    state: ApiState = app.state.chatstate
+    return state
 
 
 def snapshot_body(psid: str, **state: Any) -> dict[str, Any]:

@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 import pytest
 
-from tests.integration.api.support import RunningApi, customer_hash
+from tests.integration.api.support import (
+    RunningApi,
+    StackSlice,
+    api_settings,
+    customer_hash,
+    running_api,
+)
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def tabs_api(env: StackSlice) -> AsyncIterator[RunningApi]:
+    """An API that lets one customer ask 100 times at once (the default per-customer burst, 20,
+    would answer most of fifty tabs 429: tested in test_auth.py)."""
+    settings = api_settings(env.settings(), api_issue_burst_per_customer=100)
+    async with running_api(settings, kafka_bootstrap=env.kafka_bootstrap,
+                           database_url=env.database_url) as running:
+        yield running
 
 
 async def test_a_new_customer_gets_a_new_idle_session_in_both_tables(
@@ -80,13 +97,13 @@ async def test_a_missing_body_is_422(api: RunningApi) -> None:
 
 
 async def test_fifty_tabs_at_once_get_exactly_one_session(
-    api: RunningApi, db: asyncpg.Connection
+    tabs_api: RunningApi, db: asyncpg.Connection
 ) -> None:
     """The two-tab race, fifty-fold: the partial unique index decides, not timing."""
     customer = customer_hash("customer-race")
 
     async def tab() -> httpx.Response:
-        return await api.client.post("/v1/sessions", json={"customerIdHashed": customer})
+        return await tabs_api.client.post("/v1/sessions", json={"customerIdHashed": customer})
 
     answers = await asyncio.gather(*(tab() for _ in range(50)))
     ids = {a.json()["persistentSessionId"] for a in answers}
@@ -129,8 +146,9 @@ async def test_a_session_past_its_expiry_time_is_replaced_even_before_the_timer_
 
 
 async def test_fifty_tabs_renewing_an_expired_session_get_one_new_session(
-    api: RunningApi, db: asyncpg.Connection
+    tabs_api: RunningApi, db: asyncpg.Connection
 ) -> None:
+    api = tabs_api
     old = await api.issue(customer_hash())
     await db.execute("UPDATE sessions SET status='expired' WHERE persistent_session_id=$1",
                      uuid.UUID(old["persistentSessionId"]))

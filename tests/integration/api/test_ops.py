@@ -1,4 +1,5 @@
-"""/healthz, /readyz, /metrics, /openapi.json and the access log."""
+"""/healthz and /readyz on the public port; /metrics, /docs and /openapi.json on the ops port
+only; the access log."""
 
 from __future__ import annotations
 
@@ -53,18 +54,31 @@ async def test_metrics_count_requests_by_route_template_and_produce_errors(
                              headers={"X-Customer-Id-Hashed": customer_hash()})
         await api.client.post("/v1/chat-state/persist", json=snapshot_body(str(uuid.uuid4())),
                               headers={"Authorization": f"Bearer {await api.token()}"})
-        text = (await api.client.get("/metrics")).text
+        text = (await api.ops.get("/metrics")).text
     assert ('chatstate_api_requests_total{method="GET",'
             'route="/v1/sessions/{persistentSessionId}/context",status="404"} 1.0') in text
     assert 'chatstate_api_produce_errors_total{route="/v1/chat-state/persist"} 1.0' in text
     assert "chatstate_api_request_duration_seconds_bucket" in text
 
 
-async def test_the_served_openapi_document_lists_every_operation(api: RunningApi) -> None:
-    paths = (await api.client.get("/openapi.json")).json()["paths"]
+async def test_the_ops_port_serves_the_document_listing_every_operation_and_its_ui(
+    api: RunningApi,
+) -> None:
+    paths = (await api.ops.get("/openapi.json")).json()["paths"]
     assert set(paths) >= {"/oauth/token", "/v1/sessions", "/v1/sessions/{persistentSessionId}/"
                           "context", "/v1/sessions/{persistentSessionId}/close",
-                          "/v1/chat-state/persist", "/healthz", "/readyz", "/metrics"}
+                          "/v1/chat-state/persist", "/healthz", "/readyz"}
+    docs = await api.ops.get("/docs")
+    assert docs.status_code == 200
+    assert "/openapi.json" in docs.text
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/docs", "/openapi.json", "/redoc"])
+async def test_ops_endpoints_are_not_served_on_the_public_port(api: RunningApi,
+                                                               path: str) -> None:
+    r = await api.client.get(path)
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_found"
 
 
 async def test_access_logs_carry_route_templates_and_no_tokens_customers_or_pii(
