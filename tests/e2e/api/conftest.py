@@ -65,7 +65,8 @@ def api_process_env(env: StackSlice, ops_port: int = 0) -> dict[str, str]:
 
 @contextmanager
 def api_process(
-    env: StackSlice, log_path: Path, *, wait_ready: bool = True, ops_port: int = 0
+    env: StackSlice, log_path: Path, *, wait_ready: bool = True, ops_port: int = 0,
+    args: tuple[str, ...] = (),
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``chatstate api`` started and (unless told not to wait) ready: its process and base URL;
     stopped afterwards. The ops port is off unless ``ops_port`` names one."""
@@ -73,7 +74,7 @@ def api_process(
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "chatstate"), "api", "--host", "127.0.0.1",
-         "--port", str(port)],
+         "--port", str(port), *args],
         env=api_process_env(env, ops_port), stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from processor.settings import project_root
-from tests.e2e.api.conftest import ServedApi, api_process_env
+from tests.e2e.api.conftest import ServedApi, api_process, api_process_env, free_port
 from tests.integration.api.support import (
     ACTION_ID,
     BACKEND_ID,
@@ -120,3 +120,16 @@ def test_hash_secret_reads_the_secret_from_stdin_and_prints_an_argon2id_hash() -
     assert printed.startswith("$argon2id$")
     assert PasswordHasher().verify(printed, "synthetic-cli-secret")
     assert "synthetic-cli-secret" not in done.stdout + done.stderr
+
+
+def test_a_single_process_api_counts_its_requests_on_the_ops_port(
+    env: StackSlice, tmp_path: Path
+) -> None:
+    ops_port = free_port()
+    with api_process(env, tmp_path / "api.log", ops_port=ops_port,
+                     args=("--workers", "1")) as (_, base):
+        for _ in range(3):
+            assert httpx.get(f"{base}/healthz").status_code == 200
+        assert httpx.get(f"{base}/metrics").status_code == 404
+        text = httpx.get(f"http://127.0.0.1:{ops_port}/metrics").text
+    assert 'chatstate_api_requests_total{method="GET",route="/healthz",status="200"} 3.0' in text
