@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 
-from processor.errors import ChatstateError
+from processor.errors import ChatstateError, ConfigError
 from processor.logs import configure_logging
 from processor.settings import Settings
 
@@ -19,7 +19,20 @@ R = TypeVar("R")
 
 
 def load_settings() -> Settings:
-    settings = Settings()
+    """The settings, or ``ConfigError`` naming each variable that is not valid (never its
+    value: several hold secrets)."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        named = ", ".join(f"CHATSTATE_{'_'.join(map(str, e['loc'])).upper()} ({e['msg']})"
+                          for e in exc.errors(include_input=False, include_url=False))
+        raise ConfigError(f"settings not valid: {named}") from None
+    except SettingsError as exc:  # a complex field (dict, list) whose value is not JSON
+        field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else "?"
+        raise ConfigError(f"CHATSTATE_{field.upper()} is not valid JSON") from None
     configure_logging(settings.log_level, settings.log_format)
     return settings
 
