@@ -146,7 +146,15 @@ class Settings(BaseSettings):
         description="Longest wait for Kafka to acknowledge one write before it is retried on a "
         "new producer (an idempotent producer otherwise retries a batch forever).",
     )
-    web_port: int = 6066
+    worker_http_port: int = Field(
+        default=8082, ge=0, le=65535,
+        description="The worker's /healthz, /readyz and /metrics (0: not served).",
+    )
+    worker_http_host: str = Field(
+        default="127.0.0.1",
+        description="Listen address of the worker's ops port; 0.0.0.0 in a container so the "
+        "kubelet and Prometheus reach it.",
+    )
     max_record_bytes: int = Field(
         default=900_000,
         ge=10_000,
@@ -214,6 +222,22 @@ class Settings(BaseSettings):
     api_workers: int = Field(
         default=2, ge=1,
         description="API processes (uvicorn workers); one per core the API may use.",
+    )
+
+    # --- the Genesys bridge ----------------------------------------------------------------------
+    bridge_http_port: int = Field(
+        default=8083, ge=0, le=65535,
+        description="The bridge's /healthz, /readyz and /metrics (0: not served).",
+    )
+    bridge_http_host: str = Field(
+        default="127.0.0.1", description="Listen address of the bridge's ops port."
+    )
+
+    # --- operations ------------------------------------------------------------------------------
+    runbook_base_url: str = Field(
+        default="",
+        description="Prefix that makes alerts' runbook links absolute, e.g. "
+        "https://git.example.com/chatstate/blob/main/ (unset: links stay docs/runbook.md#...).",
     )
 
     # --- dead letters ---------------------------------------------------------------------------

@@ -63,7 +63,7 @@ class WorkerProcess:
             "DATABASE_URL": self.space.database_url,
             "CHATSTATE_TOPIC_PREFIX": self.space.prefix,
             "CHATSTATE_APP_ID": self.app_id,
-            "CHATSTATE_WEB_PORT": str(_free_port()),
+            "CHATSTATE_WORKER_HTTP_PORT": str(_free_port()),
             "CHATSTATE_SESSION_TTL": self.ttl,
             "CHATSTATE_SCAN_INTERVAL_S": str(self.scan_interval_s),
             # Faust keeps a data directory; one per worker so two never share it.

@@ -27,6 +27,7 @@ def worker(
 
     from processor.topics import Catalog
     from processor.worker.app import create_app
+    from processor.worker.ops import WorkerOps
 
     settings = load_settings()
     if app_id:
@@ -35,10 +36,21 @@ def worker(
     _check_topics(Catalog.load(settings.topics_file, settings.topic_prefix), ep)
     app = create_app(settings, ep.kafka_bootstrap, ep.database_url)
     runtime = app.runtime  # type: ignore[attr-defined]
+    ops = WorkerOps(app, settings)  # /healthz, /readyz, /metrics (CHATSTATE_WORKER_HTTP_PORT)
 
     class Worker(faust.Worker):  # type: ignore[misc]
         """Faust's worker, telling the runtime first: a batch waiting on a retry gives up at
-        once (unacked, so it is read again) instead of holding shutdown for its backoff."""
+        once (unacked, so it is read again) instead of holding shutdown for its backoff.
+        The ops server starts before Faust connects (liveness answers during a slow start)
+        and stops last."""
+
+        async def on_first_start(self) -> None:
+            await super().on_first_start()
+            await ops.start()
+
+        async def on_shutdown(self) -> None:
+            await super().on_shutdown()
+            await ops.stop()
 
         def _on_sigterm(self) -> None:
             runtime.request_stop()

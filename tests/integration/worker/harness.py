@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ class Worker:
 
     def __init__(self, env: StackSlice, log: Path, app_id: str, **settings: str) -> None:
         self.env, self.log_path, self.app_id = env, log, app_id
+        self.http_port = free_port()  # its /healthz, /readyz, /metrics (several run at once)
         self.vars = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": env.kafka_bootstrap,
@@ -50,6 +52,7 @@ class Worker:
             "CHATSTATE_LOG_FORMAT": "json",
             "CHATSTATE_SCAN_INTERVAL_S": "1",
             "CHATSTATE_BATCH_WITHIN_S": "0.05",
+            "CHATSTATE_WORKER_HTTP_PORT": str(self.http_port),
             **{f"CHATSTATE_{k.upper()}": v for k, v in settings.items()},
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -82,8 +85,19 @@ class Worker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def ops_url(self) -> str:
+        return f"http://127.0.0.1:{self.vars['CHATSTATE_WORKER_HTTP_PORT']}"
+
     def log_tail(self, n: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the worker binds it a moment later)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 # --- feeding -------------------------------------------------------------------------------------
