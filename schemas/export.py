@@ -97,7 +97,8 @@ def _camel(logical: str) -> str:
 
 def _dlq_headers() -> dict[str, Any]:
     sample = DeadLetterInfo(
-        source_topic="t", source_partition=0, source_offset=0, stage="normalise", reason="r",
+        source_topic="t", source_partition=0, source_offset=0, stage="normalise",
+        reason="parser_error",
         failed_at=datetime(2024, 1, 1, tzinfo=UTC),
     )
     return {

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from schemas.base import WireModel
+from schemas.dlq import DeadLetterReason
 
 __all__ = [
     "Accepted",
@@ -82,7 +83,7 @@ class Rejected(WireModel):
     """Cannot be processed: goes to the dead-letter topic with this reason."""
 
     kind: Literal["rejected"] = "rejected"
-    reason: str  # a short stable code: "invalid_json", "missing_conversation_id", ...
+    reason: DeadLetterReason  # the dead letter's reason code: metrics and the runbook use it
     detail: str = ""  # human-readable, never containing the record's values
 
 

@@ -7,14 +7,18 @@ strings for values a flow did not set.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from schemas.base import WireModel
+from schemas.genesys import MAX_EPOCH_MS
+from schemas.limits import check_tree
 
 __all__ = [
     "MAX_SNAPSHOT_BYTES",
@@ -24,7 +28,9 @@ __all__ = [
     "StateSnapshot",
 ]
 
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+# \A...\Z, not ^...$: Python's ``$`` also matches before a trailing newline, and a digest with
+# one passed here, then failed the database's CHECK (a 500, or a 202 then a dead letter).
+SHA256_HEX = re.compile(r"\A[0-9a-f]{64}\Z")
 MAX_SNAPSHOT_BYTES = 64 * 1024  # a snapshot is context, not a transcript
 # Record header on ``chat.snapshots``: PII the producer (the HTTP API) already redacted, as JSON
 # ``[{"path": ..., "kind": ...}]`` — the value itself arrives clean, so this is how it is known.
@@ -63,20 +69,46 @@ class SnapshotIn(WireModel):
     def _blank_conversation(cls, v: Any) -> Any:
         return _blank_to_none(v)
 
+    @field_validator("state_snapshot", "custom_properties", mode="before")
+    @classmethod
+    def _within_caps(cls, v: Any, info: ValidationInfo) -> Any:
+        """The caps of :mod:`schemas.limits` (depth, key and text sizes, storable text, finite
+        numbers), checked before anything else reads the value; the error's type names the cap
+        (``attribute_too_large``, ``too_deeply_nested``...) and its message the path."""
+        if isinstance(v, dict):
+            name = "stateSnapshot" if info.field_name == "state_snapshot" else "customProperties"
+            if problem := check_tree(v, f"$.{name}", depth=2):
+                raise PydanticCustomError(problem.kind, problem.message)
+        return v
+
     @field_validator("timestamp", mode="before")
     @classmethod
     def _epoch_or_iso(cls, v: Any) -> Any:
-        """ISO-8601 as Genesys writes it, or epoch milliseconds (as a number or a string)."""
-        if isinstance(v, str) and v.strip().isdigit():
+        """ISO-8601 as Genesys writes it, or epoch milliseconds (as a number or a string)
+        between 1970 and 9999: beyond, ``fromtimestamp`` raises errors pydantic does not catch
+        (``OSError``, ``OverflowError``), and no snapshot is from then."""
+        if isinstance(v, str) and v.strip().isascii() and v.strip().isdigit():
             v = int(v.strip())
         if isinstance(v, int | float) and not isinstance(v, bool):
+            if not (math.isfinite(v) and 0 <= v <= MAX_EPOCH_MS):
+                raise PydanticCustomError(
+                    "timestamp_out_of_range",
+                    "timestamp must be epoch milliseconds between 1970 and 9999, or ISO-8601",
+                )
             return datetime.fromtimestamp(v / 1000, tz=UTC)
         return v
 
     @field_validator("timestamp")
     @classmethod
     def _aware_utc(cls, v: datetime) -> datetime:
-        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        if v.tzinfo is None:
+            return v.replace(tzinfo=UTC)
+        try:
+            return v.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00-01:00 is after the last UTC datetime
+            raise PydanticCustomError(
+                "timestamp_out_of_range", "timestamp is outside the years 1 to 9999 in UTC"
+            ) from None
 
     @field_validator("custom_properties")
     @classmethod

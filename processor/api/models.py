@@ -36,6 +36,9 @@ CUSTOMER_HASH_MESSAGE = (
 
 class IssueSessionIn(WireModel):
     customer_id_hashed: str = Field(
+        # For the published schema only: ECMA-262's ``$`` (JSON Schema's dialect) matches at
+        # the very end, unlike Python's, which also matches before a trailing newline; the
+        # validator below is what decides, with \A...\Z.
         json_schema_extra={"pattern": "^[0-9a-f]{64}$", "minLength": 64, "maxLength": 64},
         description="SHA-256 hex of the customer id. Never send the raw id.",
     )
@@ -44,7 +47,8 @@ class IssueSessionIn(WireModel):
     @classmethod
     def _sha256_hex(cls, v: Any) -> str:
         # A custom message: pydantic's default would quote the pattern, ours says what to do.
-        if not isinstance(v, str) or not SHA256_HEX.match(v):
+        # A trailing newline is refused here (it passed, then failed the database's CHECK).
+        if not isinstance(v, str) or not SHA256_HEX.fullmatch(v):
             raise ValueError(CUSTOMER_HASH_MESSAGE)
         return v
 

@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from processor.core.normalise import validation_detail
 from processor.core.pii import Finding, Policy, scan
+from processor.core.rawjson import Refused, load
 from schemas.commands import PiiFindingRef
+from schemas.dlq import DeadLetterReason
+from schemas.limits import REASONS
 from schemas.observation import Rejected
 from schemas.snapshot import SnapshotIn
 
@@ -24,6 +28,7 @@ __all__ = [
     "content_id",
     "guard_snapshot",
     "parse_snapshot",
+    "reason_of",
 ]
 
 # Free text is redacted; a card number where a payment *token* belongs means the integration is
@@ -84,19 +89,30 @@ def guard_snapshot(
 def parse_snapshot(
     raw: bytes, policy: Mapping[str, Policy] = DEFAULT_POLICY
 ) -> GuardedSnapshot | Rejected:
-    """A record of ``chat.snapshots`` -> a guarded snapshot, or why not. Never raises."""
-    from processor.core.normalise import validation_detail  # shared, values-free error text
+    """A record of ``chat.snapshots`` -> a guarded snapshot, or why not. Never raises: the caps
+    of :mod:`schemas.limits` have reasons of their own, a contract breach is
+    ``invalid_snapshot``, and anything else (a bug) is ``parser_error`` with its type only."""
+    try:
+        data = load(raw)
+        if not isinstance(data, dict):
+            return Rejected(reason=DeadLetterReason.NOT_AN_OBJECT,
+                            detail="a snapshot is a JSON object")
+        try:
+            snapshot = SnapshotIn.model_validate(data)
+        except ValidationError as exc:
+            return Rejected(reason=reason_of(exc, DeadLetterReason.INVALID_SNAPSHOT),
+                            detail=validation_detail(exc))
+        return guard_snapshot(snapshot, policy)
+    except Refused as r:
+        return Rejected(reason=r.reason, detail=r.detail)
+    except Exception as exc:  # the promise is "never raises": a bug must not stop stage 1
+        return Rejected(reason=DeadLetterReason.PARSER_ERROR, detail=type(exc).__name__)
 
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return Rejected(reason="invalid_json", detail="the record is not valid JSON")
-    if not isinstance(data, dict):
-        return Rejected(reason="not_an_object", detail="a snapshot is a JSON object")
-    try:
-        snapshot = SnapshotIn.model_validate(data)
-    except ValidationError as exc:
-        return Rejected(reason="invalid_snapshot", detail=validation_detail(exc))
-    except (ValueError, TypeError, OverflowError) as exc:
-        return Rejected(reason="invalid_snapshot", detail=type(exc).__name__)
-    return guard_snapshot(snapshot, policy)
+
+def reason_of(exc: ValidationError, default: DeadLetterReason) -> DeadLetterReason:
+    """A cap's own reason when one of the errors is a cap (``schemas.limits``), else
+    ``default``: the input's ``invalid_*``."""
+    for err in exc.errors(include_url=False, include_input=False, include_context=False):
+        if (reason := REASONS.get(err["type"])) is not None:
+            return reason
+    return default

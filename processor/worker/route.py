@@ -21,7 +21,8 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from processor.core.normalise import parse_genesys, validation_detail
+from processor.core.commands import parse_command
+from processor.core.normalise import parse_genesys
 from processor.core.snapshots import GuardedSnapshot, parse_snapshot
 from schemas.commands import (
     ApplySnapshot,
@@ -105,7 +106,8 @@ Parsed = Accepted | Skipped | Rejected | GuardedSnapshot | SessionCommand
 
 
 def parse_all(records: Sequence[Inbound]) -> list[Parsed]:
-    """Parse every record with the contract of its input; never raises."""
+    """Parse every record with the contract of its input; never raises (each parser catches
+    everything, and a record's failure is its own ``Rejected``)."""
     out: list[Parsed] = []
     for r in records:
         if r.logical == CONVERSATIONS:
@@ -113,10 +115,7 @@ def parse_all(records: Sequence[Inbound]) -> list[Parsed]:
         elif r.logical == SNAPSHOTS:
             out.append(parse_snapshot(r.value))
         else:
-            try:
-                out.append(SessionCommand.model_validate_json(r.value))
-            except ValidationError as exc:
-                out.append(Rejected(reason="invalid_command", detail=validation_detail(exc)))
+            out.append(parse_command(r.value))
     return out
 
 

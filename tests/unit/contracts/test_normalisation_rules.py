@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from processor.core.normalise import inspect_genesys, parse_genesys
+from schemas.dlq import DeadLetterReason
 from schemas.observation import Accepted, ConversationObservation, ConversationState, Rejected
 
 CID = "0b4e7c8a-1111-4222-8333-444455556666"
@@ -77,30 +78,34 @@ def test_heartbeats_socket_notices_and_untracked_topics_are_skipped(doc: Any, re
 
 
 @pytest.mark.parametrize(
-    ("data", "reason"),
+    ("data", "reason", "detail"),
     [
-        (b"", "invalid_json"),
-        (b"{not json", "invalid_json"),
-        (b"\xff\xfe\x00", "invalid_json"),
-        (b"[1, 2]", "not_an_object"),
-        (raw({"eventBody": {}}), "missing_topic_name"),
-        (raw({"topicName": "v2.users.u1.conversations"}), "missing_event_body"),
+        (b"", "invalid_json", ""),
+        (b"{not json", "invalid_json", ""),
+        (b"\xff\xfe\x00", "invalid_json", ""),
+        (b"[1, 2]", "not_an_object", "list"),
+        (raw({"eventBody": {}}), "invalid_envelope", "no topicName"),
+        (raw({"topicName": "v2.users.u1.conversations"}), "invalid_envelope", "eventBody"),
         (raw({"topicName": "v2.users.u1.conversations", "eventBody": {"participants": []}}),
-         "missing_conversation_id"),
+         "missing_conversation_id", "names no conversation"),
         (raw({"topicName": "v2.users.u1.conversations", "eventBody": {"id": "conv-42"}}),
-         "invalid_conversation_id"),
+         "invalid_envelope", "conversation id is not a UUID"),
         (raw({"topicName": "v2.users.u1.conversations", "eventBody": {"id": CID,
-              "participants": [{"connectedTime": "yesterday"}]}}), "invalid_event_body"),
+              "participants": [{"connectedTime": "yesterday"}]}}), "invalid_envelope",
+         "eventBody: participants.0.connectedTime"),
         (raw({"topicName": "v2.users.u1.conversations", "eventBody": {"id": CID},
-              "metadata": "oops"}), "invalid_envelope"),
+              "metadata": "oops"}), "invalid_envelope", "metadata"),
         (raw(queue_event(customer({"persistentSessionId": "session-of-test.user@example.com"}))),
-         "invalid_persistent_session_id"),
+         "invalid_envelope", "attribute persistentSessionId is not a UUID"),
     ],
 )
-def test_unreadable_records_are_rejected_with_a_stable_reason(data: bytes, reason: str) -> None:
+def test_unreadable_records_are_rejected_with_a_reason_code_and_a_detail_saying_which_field(
+    data: bytes, reason: str, detail: str
+) -> None:
     result = parse_genesys(data)
     assert isinstance(result, Rejected)
-    assert result.reason == reason
+    assert result.reason == DeadLetterReason(reason)
+    assert detail in result.detail
 
 
 def test_a_rejection_never_quotes_the_record() -> None:
