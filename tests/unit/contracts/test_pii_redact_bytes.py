@@ -13,7 +13,11 @@ from processor.core.pii import PiiKind, format_findings, redact_bytes
 
 CARD = "4111111111111111"
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)  # 13 digits and more may be a card number
+    | st.floats(-1e12, 1e12)
+    | st.text(max_size=20),
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
     ),
