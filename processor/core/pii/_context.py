@@ -35,6 +35,7 @@ PHONE_WORDS = re.compile(
 )
 SSN_WORDS = re.compile(r"(?i)\b(?:ssn|social\s+security(?:\s+(?:number|no))?|tax\s?id|itin)\b")
 _REACH = 24  # characters between the words and the number ("phone number is: ", "on ")
+_AFTER = 16  # ... or between the number and the words after it (" is my mobile")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ def mentions(lowered: str) -> bool:
 
 def near_words(words: re.Pattern[str], text: str, start: int, end: int) -> bool:
     """Whether ``words`` end shortly before ``start`` or begin shortly after ``end``."""
-    lo, hi = max(0, start - _REACH - 20), end + 12
+    lo, hi = max(0, start - _REACH - 20), end + _AFTER
     if not mentions(f"{text[lo:start]} {text[end:hi]}".lower()):
         return False
     for m in words.finditer(text, lo, start):
