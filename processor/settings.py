@@ -269,7 +269,26 @@ class Settings(BaseSettings):
             )
         return value
 
-    # --- logging -------------------------------------------------------------------------------
+    # --- PII guard and logging -----------------------------------------------------------------
+    pii_default_region: str = Field(
+        default="US",
+        description="ISO 3166 alpha-2 region whose national phone formats the PII guard reads "
+        "under phone-like keys and next to phone words (international +CC numbers: always).",
+    )
+
+    @field_validator("pii_default_region")
+    @classmethod
+    def _phone_region(cls, value: str) -> str:
+        """A region the phone metadata does not know would silently find no national number."""
+        import phonenumbers
+
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                "CHATSTATE_PII_DEFAULT_REGION must be an ISO 3166 alpha-2 region code in upper "
+                "case that libphonenumber knows, e.g. US, GB, DE"
+            )
+        return value
+
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 

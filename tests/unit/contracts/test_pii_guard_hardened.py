@@ -266,3 +266,15 @@ def test_findings_format_as_a_header_without_values() -> None:
     )
     assert CARD not in header
     assert "example.com" not in header
+
+
+def test_the_default_region_is_a_setting_checked_at_start() -> None:
+    from pydantic import ValidationError
+
+    from processor.settings import Settings
+
+    assert Settings().pii_default_region == "US"
+    assert Settings(pii_default_region="GB").pii_default_region == "GB"
+    for wrong in ("gb", "XX", "GB\n"):
+        with pytest.raises(ValidationError, match="CHATSTATE_PII_DEFAULT_REGION"):
+            Settings(pii_default_region=wrong)
