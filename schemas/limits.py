@@ -24,6 +24,11 @@ the HTTP API, a 422 naming the cap and the path; never the value itself.
   (PostgreSQL numeric, JSON readers) and it stays far from Python's 4,300-digit conversion
   limit, which raises where nobody expects it (logging, hashing, ``json.dumps``).
 
+Lengths are measured with each redaction marker of the PII guard (``[REDACTED:<kind>]``) counted
+as one character (:func:`text_length`): the guard replaces a value with a marker that may be
+longer, and the redacted snapshot the API produces is validated again by stage 1, so a snapshot
+the API accepted must not grow past a cap by being redacted (a 202, then a dead letter).
+
 Text must be storable: PostgreSQL's ``text`` and ``jsonb`` refuse NUL (``\\u0000``) and lone
 surrogates, so a record holding one is **refused** (not stripped: a silent change would alter
 what the producer sent and its content id; refusing tells the producer to fix it). Numbers must
@@ -54,6 +59,7 @@ __all__ = [
     "check_tree",
     "has_unstorable_text",
     "path_key",
+    "text_length",
 ]
 
 MAX_RECORD_BYTES = 512 * 1024
@@ -65,6 +71,7 @@ MAX_NUMBER_DIGITS = 100
 _MAX_INT = 10**MAX_NUMBER_DIGITS
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_MARKER = re.compile(r"\[REDACTED:[a-z_]{1,32}\]")  # processor.core.pii's REDACTED
 # A key shown in a path only when it cannot be a value in disguise (a name: letters first, at
 # most 4 digits, no @, +, spaces): else ``*``, because paths reach error answers and logs.
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
@@ -100,6 +107,11 @@ def path_key(path: str, key: object) -> str:
 
 def _digits(text: str) -> int:
     return sum(c.isdigit() for c in text)
+
+
+def text_length(text: str) -> int:
+    """``len(text)``, each redaction marker counting as one character (see above)."""
+    return len(_MARKER.sub("*", text)) if "[REDACTED:" in text else len(text)
 
 
 def has_unstorable_text(text: str) -> bool:
@@ -149,9 +161,9 @@ def check_tree(value: Any, path: str = "$", depth: int = 1) -> Problem | None:
 def _check_text(text: str, path: str, what: str) -> Problem | None:
     limit = MAX_KEY_CHARS if what == "key" else MAX_VALUE_CHARS
     where = f"a key of {path}" if what == "key" else f"the text at {path}"
-    if len(text) > limit:
+    if len(text) > limit and (length := text_length(text)) > limit:
         return Problem("attribute_too_large",
-                       f"{where} has {len(text)} characters; the limit is {limit}")
+                       f"{where} has {length} characters; the limit is {limit}")
     if _UNSTORABLE.search(text):
         return Problem("unstorable_text",
                        f"{where} holds a NUL character or a lone surrogate, which "

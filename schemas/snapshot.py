@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.base import WireModel
 from schemas.genesys import MAX_EPOCH_MS
-from schemas.limits import check_tree
+from schemas.limits import check_tree, text_length
 
 __all__ = [
     "MAX_SNAPSHOT_BYTES",
@@ -123,7 +123,8 @@ class SnapshotIn(WireModel):
 
     @model_validator(mode="after")
     def _bounded(self) -> SnapshotIn:
-        size = len(self.state_snapshot.model_dump_json()) + len(
+        # Redaction markers count as one character: redacting never makes a snapshot too large.
+        size = text_length(self.state_snapshot.model_dump_json()) + text_length(
             str(self.custom_properties or "")
         )
         if size > MAX_SNAPSHOT_BYTES:

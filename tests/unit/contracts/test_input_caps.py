@@ -252,3 +252,14 @@ def test_parse_all_gives_every_record_its_own_verdict_and_never_raises() -> None
     kinds = [type(p).__name__ for p in parse_all(records)]
     assert kinds == ["Rejected", "Rejected", "Rejected", "SessionCommand", "Rejected", "Accepted"]
 
+
+
+def test_redaction_never_pushes_an_accepted_snapshot_over_a_cap() -> None:
+    """The API produces the redacted snapshot and stage 1 validates it again: a marker longer
+    than what it replaced must not turn a 202 into a dead letter."""
+    note = "x" * (MAX_VALUE_CHARS - 17) + " 4111111111111111"
+    first = parse_snapshot(raw(snapshot(note=note)))
+    assert isinstance(first, GuardedSnapshot)
+    redacted = first.snapshot.custom_properties or {}
+    assert len(redacted["note"]) > MAX_VALUE_CHARS  # the marker made it longer
+    assert isinstance(parse_snapshot(first.snapshot.to_json_bytes()), GuardedSnapshot)
