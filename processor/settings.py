@@ -240,6 +240,66 @@ class Settings(BaseSettings):
         "https://git.example.com/chatstate/blob/main/ (unset: links stay docs/runbook.md#...).",
     )
 
+    # --- the Genesys bridge (processor/bridge; DESIGN.md names the GENESYS_* variables) ---------
+    genesys_region: str | None = Field(
+        default=None, validation_alias=AliasChoices("GENESYS_REGION", "CHATSTATE_GENESYS_REGION"),
+        description="The org's region domain (mypurecloud.com, mypurecloud.ie, euw2.pure.cloud).",
+    )
+    genesys_api_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GENESYS_API_BASE_URL", "CHATSTATE_GENESYS_API_BASE_URL"),
+        description="Explicit API base URL (an emulator, a proxy); with GENESYS_LOGIN_BASE_URL.",
+    )
+    genesys_login_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "GENESYS_LOGIN_BASE_URL", "CHATSTATE_GENESYS_LOGIN_BASE_URL"
+        ),
+    )
+    genesys_client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GENESYS_CLIENT_ID", "CHATSTATE_GENESYS_CLIENT_ID"),
+    )
+    genesys_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GENESYS_CLIENT_SECRET", "CHATSTATE_GENESYS_CLIENT_SECRET"),
+    )
+    genesys_queue_ids: str = Field(
+        default="",
+        validation_alias=AliasChoices("GENESYS_QUEUE_IDS", "CHATSTATE_GENESYS_QUEUE_IDS"),
+        description="Comma-separated queue ids to watch; empty: every queue that takes chat or "
+        "messaging, rediscovered every bridge_queue_refresh_s.",
+    )
+    genesys_rate_per_min: float = Field(
+        default=240.0, gt=0,
+        description="Requests per minute the bridge spends per token (Genesys allows 300).",
+    )
+    bridge_buffer: int = Field(
+        default=10_000, ge=1,
+        description="Notifications held while Kafka is slow; when full the bridge stops reading.",
+    )
+    bridge_heartbeat_timeout_s: float = Field(
+        default=75.0, gt=0,
+        description="A socket silent this long (Genesys heartbeats every 30 s) is dead.",
+    )
+    bridge_channel_max_age: timedelta = Field(
+        default=timedelta(hours=23),
+        description="Replace a channel (make before break) before Genesys's 24 h end.",
+    )
+    bridge_queue_refresh_s: float = Field(default=300.0, gt=0)
+    bridge_backfill_lookback: timedelta = Field(
+        default=timedelta(hours=24),
+        description="Backfill asks analytics for conversations started this long before a gap "
+        "(a messaging conversation can outlive the gap by hours).",
+    )
+    bridge_lease_retry_s: float = Field(
+        default=5.0, gt=0, description="How often a standby bridge tries to take the lease."
+    )
+
+    @property
+    def genesys_queues(self) -> list[str]:
+        return [q.strip() for q in self.genesys_queue_ids.split(",") if q.strip()]
+
     # --- dead letters ---------------------------------------------------------------------------
     dlq_encryption_key: SecretStr | None = Field(
         default=None,

@@ -28,6 +28,7 @@ class AlertType(StrEnum):
     UNKNOWN_SESSION = "unknown_session"
     DEAD_LETTER = "dead_letter"
     PARKED_OVERFLOW = "parked_overflow"
+    WRITEBACK_FAILED = "writeback_failed"  # the bridge could not tell the agent (issue 15)
 
 
 class Severity(StrEnum):

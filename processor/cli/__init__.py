@@ -28,6 +28,8 @@ _GROUPS: list[tuple[str, str, str]] = [
     ("processor.cli.bench_cmd", "app", "bench"),
     ("processor.cli.validate_cmd", "app", "validate"),
     ("processor.cli.schemas_cmd", "app", "schemas"),
+    ("processor.cli.bridge_cmd", "bridge_app", "bridge"),
+    ("processor.cli.bridge_cmd", "emulator_app", "emulator"),
 ]
 
 app = typer.Typer(
