@@ -7,8 +7,9 @@ once, and a group that all turned unready together would stall a rolling update 
 A worker assigned no partitions (more workers than partitions) is ready: it is a standby.
 
 ``chatstate worker`` builds one ``WorkerOps`` before the Faust worker starts (so the signal
-receivers are connected in time) and starts/stops the server from the worker's own hooks; the
-app and the runtime are not touched beyond reading ``app.runtime``.
+receivers and the sensor are in place in time) and starts/stops the server from the worker's own
+hooks; the app and the runtime are not touched beyond reading ``app.runtime``. The same loop
+refreshes the consumer lag and outbox backlog gauges (``processor.worker.telemetry``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import faust
 from processor.ops_probes import kafka_reachable, postgres_reachable
 from processor.ops_server import OpsServer, ReadyReport, serve_ops
 from processor.settings import Settings
+from processor.worker.route import COMMANDS, CONVERSATIONS, SNAPSHOTS
+from processor.worker.telemetry import RecordsSensor, refresh_forever
+
+UPDATES = "chatstate.session-updates"
 
 __all__ = ["WorkerOps"]
 
@@ -32,7 +37,20 @@ class WorkerOps:
         self.settings = settings
         self.assigned: int | None = None  # partitions in the latest assignment; None: none yet
         self.server: OpsServer | None = None
+        self._refresh: asyncio.Task[None] | None = None
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        rt, metrics = self.runtime, self.runtime.metrics
+        # The sensor sees stage 2 only (stage 1 counts its reads in Runtime.stage1).
+        self.sensor = RecordsSensor(metrics, {rt.catalog.name(UPDATES): ("apply", UPDATES)})
+        app.sensors.add(self.sensor)
+        metrics.known_topics(
+            [("normalise", t) for t in (CONVERSATIONS, SNAPSHOTS, COMMANDS)] + [("apply", UPDATES)],
+            [("normalise", UPDATES), ("normalise", "chat.dlq"), ("apply", "chat.sessions"),
+             ("apply", "chat.alerts"), ("apply", "chat.dlq")],
+        )
+        metrics.stalled.labels("database").set_function(
+            lambda: 0.0 if rt.degraded_since is None else 1.0
+        )
 
     async def _on_assigned(self, _app: Any, assigned: set[Any], **_: Any) -> None:
         self.assigned = len(assigned)
@@ -57,8 +75,16 @@ class WorkerOps:
             s.worker_http_host, s.worker_http_port, ready=self.ready,
             registry=self.runtime.metrics.registry, setting="CHATSTATE_WORKER_HTTP_PORT",
         )
+        if self.server is not None:
+            self._refresh = asyncio.create_task(refresh_forever(
+                self.app, self.runtime.metrics, self.sensor, self.runtime.database_url
+            ))
 
     async def stop(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            await asyncio.gather(self._refresh, return_exceptions=True)
+            self._refresh = None
         if self.server is not None:
             server, self.server = self.server, None
             await server.close()

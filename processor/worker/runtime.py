@@ -31,6 +31,7 @@ from processor.logs import get_logger
 from processor.metrics import WorkerMetrics
 from processor.producer import make_producer
 from processor.publish import Publisher
+from processor.runbook_links import absolute_alert_records, runbook_url
 from processor.settings import Settings
 from processor.sink import (
     BatchItem,
@@ -216,6 +217,7 @@ class Runtime:
     async def stage1(self, records: Sequence[Inbound]) -> None:
         """Normalise a batch and forward it; returns only when every record is forwarded,
         parked or dead-lettered and Kafka acknowledged all of it (then the caller acks)."""
+        self.metrics.read("normalise", (r.logical for r in records))
         await isolate(
             records,
             self._stage1_batch,
@@ -234,6 +236,7 @@ class Runtime:
 
     async def _stage1_batch(self, records: Sequence[Inbound]) -> None:
         await self.start()
+        started = time.perf_counter()
         parsed = parse_all(records)
         missing = needs_mapping(parsed, self.mappings)
         if missing:
@@ -296,6 +299,7 @@ class Runtime:
             sum(routed.skipped.values()),
             len(routed.dead),
             len(routed.parked),
+            seconds=time.perf_counter() - started,
         )
 
     def _remember(self, learned: dict[uuid.UUID, uuid.UUID]) -> None:
@@ -388,6 +392,7 @@ class Runtime:
             except (KafkaError, OSError) as exc:  # TimeoutError is an OSError
                 if classify(exc).reason is DeadLetterReason.OUTPUT_TOO_LARGE:
                     raise  # the record's fault: retrying cannot help
+                self.metrics.retry("kafka")
                 await self._replace_producer(used)
                 if await self.broker_healthy():
                     # The broker answers, yet the write fails: after a few tries the record
@@ -482,7 +487,10 @@ class Runtime:
         ``wait_for_database`` a database error propagates instead (a scan skips its round)."""
         if not records:
             return
+        alerts_topic = self.catalog.name("chat.alerts")
+        records = absolute_alert_records(records, self.settings.runbook_base_url, alerts_topic)
         await self.kafka(lambda: self.publisher.produce(records))  # the current producer
+        self.metrics.produced("apply", records, self._logical, alerts_topic)
         forget = partial(self.publisher.forget, records)
         await (self._retrying(forget) if wait_for_database else forget())
 
@@ -518,6 +526,7 @@ class Runtime:
             except Exception as exc:
                 if not is_transient(exc):
                     raise  # the record's fault or a bug: the batch's isolation decides
+                self.metrics.retry("database")
                 if await self.database_healthy():
                     # The database answers a probe, yet this keeps failing (a statement that
                     # times out on this record, say): retried a few times, then blamed.
@@ -551,6 +560,9 @@ class Runtime:
                 self.degraded_since = None
             return result
 
+    def _logical(self, topic: str) -> str:
+        return topic.removeprefix(self.catalog.prefix)
+
     async def _degraded_alert(self, error: str) -> None:
         """Straight to Kafka: the alert log and the outbox live in the database that is down."""
         started = datetime.now(UTC)
@@ -562,10 +574,12 @@ class Runtime:
             started,
             details={"error": error, "worker": self.consumer_name},
         )
+        a = a.model_copy(update={"runbook": runbook_url(a.runbook, self.settings.runbook_base_url)})
         try:
             await self.producer.send_and_wait(
                 self.catalog.name("chat.alerts"), a.to_json_bytes(), key=a.subject.encode()
             )
+            self.metrics.alerts.labels(a.type.value).inc()
         except Exception as exc:
             log.error("could not send persistence_degraded alert", error=type(exc).__name__)
 

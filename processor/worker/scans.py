@@ -3,6 +3,7 @@ expired after their retention), the outbox sweep."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ async def run_scans(rt: Runtime) -> dict[str, int]:
     """One pass of every scan. Each is idempotent: running it twice, or on two workers during
     a leader change, only repeats commands the lifecycle ignores and alerts the log dedupes."""
     await rt.start()
+    started = time.perf_counter()
     now = datetime.now(UTC)
     counts = {
         "expire": await _expiry(rt, now),
@@ -42,6 +44,9 @@ async def run_scans(rt: Runtime) -> dict[str, int]:
         "expired_unmapped": await _expire_unmapped(rt, now),
         "outbox": await rt.sweep_outbox(),
     }
+    rt.metrics.scan_seconds.observe(time.perf_counter() - started)
+    for scan, n in counts.items():
+        rt.metrics.scan_items.labels(scan).inc(n)
     if any(counts.values()):
         log.info("scans", **counts)
     return counts

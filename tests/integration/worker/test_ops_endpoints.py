@@ -67,9 +67,25 @@ async def test_worker_is_ready_once_assigned_and_its_metrics_count_records(
 
         text = await eventually(counted, what="stage 1 counted the record", worker=worker)
         for series in ("chatstate_stage1_updates_total", "chatstate_stage2_applied_total",
-                       "chatstate_stage2_batch_seconds_bucket",
+                       'chatstate_batch_seconds_bucket{le="+Inf",stage="apply"}',
+                       'chatstate_alerts_total{type="persistence_degraded"} 0.0',
+                       'chatstate_stalled{dependency="database"} 0.0',
+                       "chatstate_outbox_backlog_records", "process_resident_memory_bytes",
                        "chatstate_parked_index_conversations"):
             assert series in text, series
+        read = 'chatstate_records_in_total{stage="normalise",topic="genesys.conversations"}'
+        assert (_sample(text, read) or 0) >= 1
+        assert (_sample(text, 'chatstate_batch_size_count{stage="normalise"}') or 0) >= 1
+
+        async def lag_reported() -> str | None:
+            m = await _get(f"{worker.ops_url}/metrics")
+            series = r'^chatstate_consumer_lag\{partition="\d+",topic="chatstate.session-updates"\}'
+            lag = re.findall(series + r" (\S+)$", m.text if m else "", re.MULTILINE)
+            return m.text if lag and all(float(v) == 0 for v in lag) else None
+
+        # Stage 2's partitions are reported (stage 1 registers its own consumer as a source),
+        # and nothing is left behind once processed.
+        await eventually(lag_reported, what="consumer lag 0 per partition", worker=worker)
     finally:
         worker.stop()
 
