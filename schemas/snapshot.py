@@ -10,10 +10,18 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from schemas.base import WireModel
@@ -42,14 +50,36 @@ def _blank_to_none(v: Any) -> Any:
     return None if isinstance(v, str) and v.strip() == "" else v
 
 
+def _at_most(limit: int) -> Callable[[str], str]:
+    """At most ``limit`` characters, a redaction marker counting as one (see
+    :func:`schemas.limits.text_length`): the guard's marker may be longer than the card it
+    replaced, and stage 1 reads the redacted text the API produced. pydantic's own error type
+    and message; published as ``maxLength``."""
+
+    def check(v: str) -> str:
+        if len(v) > limit and text_length(v) > limit:
+            raise PydanticCustomError("string_too_long",
+                                      "String should have at most {max_length} characters",
+                                      {"max_length": limit})
+        return v
+
+    return check
+
+
+_Intent = Annotated[str, AfterValidator(_at_most(256)),
+                    WithJsonSchema({"maxLength": 256, "type": "string"})]
+_AgentMessage = Annotated[str, AfterValidator(_at_most(_MAX_TEXT)),
+                          WithJsonSchema({"maxLength": _MAX_TEXT, "type": "string"})]
+
+
 class StateSnapshot(WireModel):
     """``intent``, ``stepsCompleted``, ``lastAgentMessage`` and any further keys the flow adds."""
 
     model_config = WireModel.model_config | {"extra": "allow"}
 
-    intent: str | None = Field(default=None, max_length=256)
+    intent: _Intent | None = None
     steps_completed: int | None = Field(default=None, ge=0, le=10_000)
-    last_agent_message: str | None = Field(default=None, max_length=_MAX_TEXT)
+    last_agent_message: _AgentMessage | None = None
 
     @field_validator("intent", "steps_completed", "last_agent_message", mode="before")
     @classmethod

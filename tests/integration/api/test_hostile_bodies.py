@@ -69,7 +69,7 @@ AWKWARD = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats(allow_nan=False,
     allow_infinity=False) | st.text(max_size=12) | st.sampled_from([
         "\u2028", "\U0001F600", "[REDACTED:email]", "4111 1111 1111 1111", "x@example.com",
-        "v" * (MAX_VALUE_CHARS - 20) + " 4111111111111111"]),
+        "v" * (MAX_VALUE_CHARS - 20) + " 4111111111111111", "m" * 7980 + " 4111111111111111"]),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
                                                                  max_size=3),
     max_leaves=12,
@@ -85,7 +85,8 @@ def persist_bodies(draw: st.DrawFn) -> bytes:
     doc = snapshot_body(str(uuid.uuid4()))
     if hostile:
         doc["timestamp"] = draw(TIMESTAMPS)
-    doc["stateSnapshot"] |= draw(st.dictionaries(st.text(max_size=8), values, max_size=3))
+    keys = st.sampled_from(["lastAgentMessage", "intent", "stepsCompleted"]) | st.text(max_size=8)
+    doc["stateSnapshot"] |= draw(st.dictionaries(keys, values, max_size=3))
     doc["customProperties"] = draw(st.dictionaries(
         HOSTILE_KEY if hostile else st.text(max_size=8), values, max_size=3))
     if hostile and draw(st.booleans()):

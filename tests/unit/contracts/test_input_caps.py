@@ -254,12 +254,18 @@ def test_parse_all_gives_every_record_its_own_verdict_and_never_raises() -> None
 
 
 
-def test_redaction_never_pushes_an_accepted_snapshot_over_a_cap() -> None:
+@pytest.mark.parametrize(("field", "limit"), [
+    ("customProperties.note", MAX_VALUE_CHARS), ("stateSnapshot.lastAgentMessage", 8000)])
+def test_redaction_never_pushes_an_accepted_snapshot_over_a_cap(field: str, limit: int) -> None:
     """The API produces the redacted snapshot and stage 1 validates it again: a marker longer
     than what it replaced must not turn a 202 into a dead letter."""
-    note = "x" * (MAX_VALUE_CHARS - 17) + " 4111111111111111"
-    first = parse_snapshot(raw(snapshot(note=note)))
+    doc = snapshot()
+    part, key = field.split(".")
+    doc[part][key] = "x" * (limit - 17) + " 4111111111111111"
+    first = parse_snapshot(raw(doc))
     assert isinstance(first, GuardedSnapshot)
-    redacted = first.snapshot.custom_properties or {}
-    assert len(redacted["note"]) > MAX_VALUE_CHARS  # the marker made it longer
+    dumped = first.snapshot.model_dump(by_alias=True)
+    assert len(dumped[part][key]) > limit  # the marker made it longer
     assert isinstance(parse_snapshot(first.snapshot.to_json_bytes()), GuardedSnapshot)
+    doc[part][key] = "x" * (limit + 1)  # the cap itself still holds
+    assert isinstance(parse_snapshot(raw(doc)), Rejected)
