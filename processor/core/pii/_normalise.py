@@ -21,7 +21,7 @@ __all__ = ["MAYBE_PII", "normalise"]
 # Anything a detector could start from: a digit of any script, an at sign (full-width too).
 MAYBE_PII = re.compile(r"[0-9@]")
 _MAYBE_PII_WIDE = re.compile(r"[\d@\uff20\ufe6b]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_NON_ASCII_CHARS = re.compile(r"[^\x00-\x7f]")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -52,23 +52,22 @@ def normalise(text: str) -> tuple[str, list[int] | None] | None:
         return (text, None) if MAYBE_PII.search(text) else None
     if _MAYBE_PII_WIDE.search(text) is None:
         return None
-    parts: list[str] = []
-    origin: list[int] = []
-    last = 0
-    for m in _NON_ASCII.finditer(text):
-        start, end = m.span()
-        parts.append(text[last:start])
-        origin.extend(range(last, start))
-        for i in range(start, end):
-            out = _char(text[i])
-            parts.append(out)
-            origin.extend([i] * len(out))
-        last = end
-    parts.append(text[last:])
-    origin.extend(range(last, len(text)))
-    norm = "".join(parts)
+    table = {ch: _char(ch) for ch in set(_NON_ASCII_CHARS.findall(text))}
+    norm = text.translate({ord(ch): out for ch, out in table.items() if out != ch})
     if MAYBE_PII.search(norm) is None:
         return None
+    widths = {ch: len(out) for ch, out in table.items() if len(out) != 1}
+    if not widths:
+        return norm, None  # one character for one: the offsets stay
+    origin: list[int] = []
+    last = 0
+    special = re.compile("[" + "".join(re.escape(ch) for ch in widths) + "]")
+    for m in special.finditer(text):  # between them, offsets run one for one
+        i = m.start()
+        origin.extend(range(last, i))
+        origin.extend([i] * widths[text[i]])
+        last = i + 1
+    origin.extend(range(last, len(text)))
     return norm, origin
 
 

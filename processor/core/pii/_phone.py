@@ -35,6 +35,9 @@ _PHONE_GROUP = re.compile(r"[ .-]?\(?[0-9]{1,4}\)?")
 _INTL_HINT = re.compile(r"\+ ?[1-9]")
 # What a national number could be: 7 digits or more, with the separators people type.
 _NATIONAL = re.compile(r"(?<![\w+])\(?[0-9](?:[ ().-]{0,2}[0-9]){6,16}(?![\w])")
+# Under a phone-like key: 5 digits or more (some regions' national numbers are that short).
+_KEYED = re.compile(r"(?<![\w+])\(?[0-9](?:[ ().-]{0,2}[0-9]){4,16}(?![\w])")
+_INTL_REACH = 32  # "+" and the longest written international number after it
 _UNKNOWN_REGION = "ZZ"  # phonenumbers' "no region": only numbers written with + are found
 
 
@@ -58,9 +61,12 @@ def _phone_end(m: re.Match[str]) -> int | None:
     return None
 
 
-def _library_spans(text: str, region: str, leniency: int) -> list[Span]:
+def _library_spans(text: str, start: int, end: int, region: str, leniency: int) -> list[Span]:
+    """Numbers the library finds in ``text[start:end]`` (a candidate, not the whole text: its
+    matcher costs a hundred times a pattern, and a hostile record may be a megabyte)."""
     try:
-        return [(m.start, m.end) for m in PhoneNumberMatcher(text, region, leniency=leniency)]
+        found = PhoneNumberMatcher(text[start:end], region, leniency=leniency)
+        return [(start + m.start, start + m.end) for m in found]
     except phonenumbers.NumberParseException:  # a region the metadata does not know
         return []
 
@@ -78,17 +84,24 @@ def phone_spans(
             if end is not None:
                 spans.append((m.start(), end))
         # The library as a backstop for a "+" the pattern found no number at (a grouping it
-        # does not know): it costs a hundred times the pattern, so only then.
+        # does not know).
         if "+" in text:
             starts = {a for a, _ in spans}
-            if any(m.start() not in starts for m in _INTL_HINT.finditer(text)):
-                spans += _library_spans(text, _UNKNOWN_REGION, Leniency.VALID)
+            windows: list[list[int]] = []  # overlapping windows merged: one library call each
+            for m in _INTL_HINT.finditer(text):
+                if m.start() in starts:
+                    continue
+                if windows and m.start() <= windows[-1][1]:
+                    windows[-1][1] = m.start() + _INTL_REACH
+                else:
+                    windows.append([m.start(), m.start() + _INTL_REACH])
+            for a, b in windows:
+                spans += _library_spans(text, a, b, _UNKNOWN_REGION, Leniency.VALID)
     if keyed:
-        spans += _library_spans(text, region, Leniency.POSSIBLE)
-    elif worded and any(near_words(PHONE_WORDS, text, *m.span()) for m in _NATIONAL.finditer(text)):
-        spans += [
-            (a, b)
-            for a, b in _library_spans(text, region, Leniency.VALID)
-            if near_words(PHONE_WORDS, text, a, b)
-        ]
+        for m in _KEYED.finditer(text):
+            spans += _library_spans(text, m.start(), m.end(), region, Leniency.POSSIBLE)
+    elif worded:
+        for m in _NATIONAL.finditer(text):
+            if near_words(PHONE_WORDS, text, *m.span()):
+                spans += _library_spans(text, m.start(), m.end(), region, Leniency.VALID)
     return spans
