@@ -303,7 +303,7 @@ def pii_everywhere(g: Gen, t: str) -> list[Rec]:
             "contactPhone": p.phone(True),
             "ssn": p.ssn(dashed=False),
             "iban": p.iban(),
-            p.card_digits(): "1",
+            p.card_digits("as_key"): "1",
             "e-mail": p.email(),
             "cardNumber": "__NUM__",
         }
@@ -317,9 +317,9 @@ def pii_everywhere(g: Gen, t: str) -> list[Rec]:
     else:
         body["command"]["requestedBy"] = p.email()
         body["command"]["reason"] = f"customer gave card {p.card()} and {p.phone()}"
-    raw = json.dumps(body).replace('"__NUM__"', p.card_digits()).encode()
+    raw = json.dumps(body).replace('"__NUM__"', p.card_digits("json_number")).encode()
     headers = (
-        (f"x-card-{p.card_digits()}", p.card().encode()),
+        (f"x-card-{p.card_digits('header_name')}", p.card().encode()),
         ("x-mail", p.email().encode()),
         (
             "chatstate-pii-findings",
@@ -346,7 +346,7 @@ def pii_rejected(g: Gen, t: str) -> list[Rec]:
     ]:
         body = g.body(SNAP)
         body["customProperties"][name] = value
-        raw = json.dumps(body).replace('"__NUM__"', p.card_digits()).encode()
+        raw = json.dumps(body).replace('"__NUM__"', p.card_digits("json_number")).encode()
         out.append(
             g.rec(SNAP, raw, "pii_rejected", allowed=ONLY_DEAD, reasons=frozenset({"pii_rejected"}))
         )
@@ -414,10 +414,10 @@ def corpus(
     bad: list[Rec] = []
     round_ = 0
     while names and len(bad) < hostile:
+        if round_ > 0:  # heavy classes appear once per seed
+            names = [n for n in names if not CLASSES[n][1]]
         for name in names:
-            builder, heavy = CLASSES[name]
-            if heavy and round_ > 0:
-                continue
+            builder, _ = CLASSES[name]
             g.plants.klass = name
             for t in (CONV, SNAP, CMD):
                 bad.extend(builder(g, t))

@@ -18,6 +18,18 @@ from dataclasses import dataclass, field
 __all__ = ["Leak", "Plant", "Plants", "luhn_digit", "normalised"]
 
 _FULLWIDTH = {ord("0") + i: 0xFF10 + i for i in range(10)}  # full-width digits
+_FORMAT_CHARS = {c: None for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"}
+_CARD_STYLES = [
+    ("spaces", " "),
+    ("dashes", "-"),
+    ("nbsp", "\u00a0"),
+    ("dots", "."),
+    ("thin_space", "\u2009"),
+    ("zero_width", "\u200b"),
+    ("slashes", "/"),
+    ("digits", ""),
+    ("fullwidth", ""),
+]
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _BETWEEN_DIGITS = re.compile(r"(?<=[0-9])[\s./\-()+]+(?=[0-9])")
 _IBAN_SEP = re.compile(r"[\s.\-]+")
@@ -42,9 +54,11 @@ def _iban_check(country: str, bban: str) -> str:
 def normalised(data: bytes | str) -> tuple[str, str, str]:
     """(text, digits joined across separators, compact upper case) views of a haystack."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    text = unicodedata.normalize("NFKC", text.encode("utf-8", "replace").decode("utf-8"))
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    if "\\u" in text:
+        text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if not text.isascii():  # ASCII is its own NFKC form and has no format characters
+        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from escapes
+        text = unicodedata.normalize("NFKC", text).translate(_FORMAT_CHARS)
     return text.casefold(), _BETWEEN_DIGITS.sub("", text), _IBAN_SEP.sub("", text).upper()
 
 
@@ -52,6 +66,7 @@ def normalised(data: bytes | str) -> tuple[str, str, str]:
 class Plant:
     number: int
     kind: str  # card, ssn, email, phone, iban
+    form: str  # how it was written: nbsp, fullwidth, json_number, national, undashed, ...
     klass: str  # the record class that carried it
     needle: str  # what is searched for (never printed)
 
@@ -60,16 +75,17 @@ class Plant:
         return {"email": 0, "iban": 2}.get(self.kind, 1)
 
     def __repr__(self) -> str:  # never the value, also not in pytest's assertion rewriting
-        return f"{self.kind}#{self.number}({self.klass})"
+        return f"{self.kind}[{self.form}]#{self.number}({self.klass})"
 
 
 @dataclass(frozen=True)
 class Leak:
     plant: Plant
-    where: str  # e.g. "chat.dlq value p2@17", "table snapshots"
+    place: str  # e.g. "chat.dlq value", "table snapshots", "worker log"
+    at: str = ""  # e.g. "p2@17", "line 40"
 
     def __str__(self) -> str:
-        return f"{self.plant!r} found in {self.where}"
+        return f"{self.plant!r} found in {self.place} {self.at}".rstrip()
 
 
 @dataclass
@@ -80,46 +96,46 @@ class Plants:
     planted: list[Plant] = field(default_factory=list)
     klass: str = ""  # set by the generator before each record class
 
-    def _plant(self, kind: str, needle: str) -> None:
-        self.planted.append(Plant(len(self.planted), kind, self.klass, needle))
+    def _plant(self, kind: str, form: str, needle: str) -> None:
+        self.planted.append(Plant(len(self.planted), kind, form, self.klass, needle))
 
     def _digits(self, n: int) -> str:
         return "".join(self.rng.choice("0123456789") for _ in range(n))
 
-    def card_digits(self) -> str:
+    def card_digits(self, form: str = "digits") -> str:
+        """A Luhn-valid card number, digits only; ``form`` says where the caller puts it."""
         prefix, length = self.rng.choice([("4", 16), ("51", 16), ("55", 16), ("37", 15)])
         body = prefix + self._digits(length - len(prefix) - 1)
         number = body + luhn_digit(body)
-        self._plant("card", number)
+        self._plant("card", form, number)
         return number
 
     def card(self) -> str:
         """A Luhn-valid card number in one of the spellings people paste."""
-        d = self.card_digits()
-        groups = [d[i : i + 4] for i in range(0, len(d), 4)]
-        style = self.rng.randrange(8)
-        if style == 6:
+        style = self.rng.randrange(len(_CARD_STYLES))
+        name, sep = _CARD_STYLES[style]
+        d = self.card_digits(name)
+        if name == "fullwidth":
             return d.translate(_FULLWIDTH)
-        sep = [" ", "-", "\u00a0", ".", "\u2009", "\u200b", "/", ""][style]
-        return sep.join(groups)
+        return sep.join(d[i : i + 4] for i in range(0, len(d), 4))
 
     def ssn(self, dashed: bool = True) -> str:
         area = self.rng.choice([n for n in range(1, 900) if n != 666])
         s = f"{area:03d}{self.rng.randrange(1, 100):02d}{self.rng.randrange(1, 10000):04d}"
-        self._plant("ssn", s)
+        self._plant("ssn", "dashed" if dashed else "undashed", s)
         return f"{s[:3]}-{s[3:5]}-{s[5:]}" if dashed else s
 
     def email(self) -> str:
         local = f"{self.rng.choice(['jane', 'j.doe', 'max+chat'])}{self._digits(5)}"
         value = f"{local}@example-{self._digits(4)}.co.uk"
-        self._plant("email", value.casefold())
+        self._plant("email", "plain", value.casefold())
         return value
 
     def phone(self, national: bool = False) -> str:
         """A UK number from Ofcom's drama ranges: +44 20 7946 0xxx or +44 7700 900xxx."""
         area, mid, tail = self.rng.choice([("20", "7946", "0"), ("7700", "900", "")])
         nsn = f"{area}{mid}{tail}{self._digits(4 - len(tail) if tail else 3)}"
-        self._plant("phone", nsn)
+        self._plant("phone", "national" if national else "international", nsn)
         rest = nsn[len(area) :]
         if national:
             return f"0{area} {rest[: len(mid)]} {rest[len(mid) :]}"
@@ -128,7 +144,7 @@ class Plants:
     def iban(self) -> str:
         bban = f"WEST{self._digits(6)}{self._digits(8)}"
         compact = f"GB{_iban_check('GB', bban)}{bban}"
-        self._plant("iban", compact)
+        self._plant("iban", "grouped", compact)
         return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
     def any(self) -> str:
@@ -144,6 +160,6 @@ class Plants:
             return self.iban()
         return self.card()
 
-    def leaks(self, where: str, data: bytes | str) -> list[Leak]:
+    def leaks(self, place: str, data: bytes | str, at: str = "") -> list[Leak]:
         views = normalised(data)
-        return [Leak(p, where) for p in self.planted if p.needle in views[p.view()]]
+        return [Leak(p, place, at) for p in self.planted if p.needle in views[p.view()]]

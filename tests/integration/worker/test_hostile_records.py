@@ -121,7 +121,7 @@ async def outcomes(
     by_source = {sid: rec for rec, sid in placed}
     result: dict[str, str] = {}
     for r in await read_topic(env, "chatstate.session-updates"):
-        if m := _SOURCE_ID.search(r.value or b""):
+        for m in _SOURCE_ID.finditer(r.value or b""):  # a record is a batch of updates
             result[m.group(1).decode()] = hostile.APPLIED
     conn = await asyncpg.connect(env.database_url)
     try:
@@ -139,8 +139,8 @@ async def outcomes(
             continue
         sid = f"{info.source_topic}:{info.source_partition}:{info.source_offset}"
         if info.source_topic == env.topic("chatstate.session-updates"):
-            m = _SOURCE_ID.search(r.value or b"")
-            sid = m.group(1).decode() if m else sid
+            hit = _SOURCE_ID.search(r.value or b"")
+            sid = hit.group(1).decode() if hit else sid
         result[sid] = f"{hostile.DEAD}:{info.reason.value}"
         rec = by_source.get(sid)
         counted[f"{rec.klass if rec else '?'}:{info.reason.value}@{info.stage.value}"] += 1
@@ -164,7 +164,8 @@ def judge(placed: list[Placed], seen: dict[str, str], failures: list[str]) -> No
 
 
 async def leaks(env: StackSlice, corpus: hostile.Corpus, log: bytes) -> list[str]:
-    """Every place a planted value is found, by kind and number, never the value."""
+    """Where planted values are found, grouped by kind, form, record class and place, with one
+    example location each; never the value."""
     plants, found = corpus.plants, []
     conn = await asyncpg.connect(env.database_url)  # no codecs: jsonb as its text
     try:
@@ -186,17 +187,25 @@ async def leaks(env: StackSlice, corpus: hostile.Corpus, log: bytes) -> list[str
         await conn.close()
     for logical in OUTPUTS:
         for r in await read_topic(env, logical):
-            where = f"{logical} p{r.partition}@{r.offset}"
-            found += plants.leaks(f"{where} key", r.key or b"")
+            at = f"p{r.partition}@{r.offset}"
             headers = "|".join(
                 f"{k}={bytes(v or b'').decode('utf-8', 'replace')}" for k, v in r.headers or ()
             )
-            found += plants.leaks(f"{where} headers", headers)
-            found += plants.leaks(f"{where} value", r.value or b"")
-    if plants.leaks("log", log):
+            found += plants.leaks(f"{logical} key", r.key or b"", at)
+            found += plants.leaks(f"{logical} headers", headers, at)
+            found += plants.leaks(f"{logical} value", r.value or b"", at)
+    if plants.leaks("worker log", log):
         for n, line in enumerate(log.splitlines(), 1):
-            found += plants.leaks(f"worker log line {n}", line)
-    return sorted({str(f) for f in found})
+            found += plants.leaks("worker log", line, f"line {n}")
+    groups: dict[tuple[str, str, str, str], list[str]] = {}
+    for leak in found:
+        p = leak.plant
+        groups.setdefault((p.kind, p.form, p.klass, leak.place), []).append(leak.at)
+    return [
+        f"{len(ats)} x {kind}[{form}] planted by {klass} found in {place}"
+        + (f" (e.g. {ats[0]})" if ats[0] else "")
+        for (kind, form, klass, place), ats in sorted(groups.items())
+    ]
 
 
 def safe_tail(log: Path, corpus: hostile.Corpus, n: int = 25) -> str:
