@@ -11,7 +11,8 @@ in the API, about a tenth of a persist request's CPU) and on every string of eve
   error texts, timestamps, agent lines).
 
 ``--baseline REV`` also times ``processor/core/pii.py`` as it was at a git revision (loaded from
-``git show``, so the two figures come from the same run on the same inputs) and prints the ratio.
+``git show``; the single-module guard, e.g. 80cbad7, the guard before issue 12), the two taking
+turns on the same inputs, and prints the ratio. Times are CPU time, best of ``--repeat``.
 
     .venv/bin/python benchmarks/pii_bench.py [--docs 20000] [--repeat 5] [--baseline 80cbad7]
 """
@@ -49,8 +50,15 @@ PII = (
     "IBAN GB82 WEST 1234 5698 7654 32 for the refund",
 )
 LOG_STRINGS = (
-    "request", "snapshot_accepted", "POST", "/v1/chat-state/persist", "architect-data-action",
-    "batch_applied", "partition_stalled", "aiokafka.consumer.fetcher", "uvicorn.access",
+    "request",
+    "snapshot_accepted",
+    "POST",
+    "/v1/chat-state/persist",
+    "architect-data-action",
+    "batch_applied",
+    "partition_stalled",
+    "aiokafka.consumer.fetcher",
+    "uvicorn.access",
     "Heartbeat failed for group chatstate-stage1 because it is rebalancing",
     "connection to 127.0.0.1:5432 refused, retrying in 0.5 s",
 )
@@ -71,15 +79,17 @@ def snapshots(n: int, rng: random.Random) -> list[dict[str, Any]]:
             state["lastCustomerMessage"] = rng.choice(PII)
         elif roll < 0.33:
             state["lastCustomerMessage"] = rng.choice(BUSY)
-        docs.append({
-            "stateSnapshot": state,
-            "customProperties": {
-                "customerIdHashed": f"{rng.getrandbits(256):064x}",
-                "locale": "en-US",
-                "flowVersion": "12",
-                "cartTotal": round(rng.uniform(1, 500), 2),
-            },
-        })
+        docs.append(
+            {
+                "stateSnapshot": state,
+                "customProperties": {
+                    "customerIdHashed": f"{rng.getrandbits(256):064x}",
+                    "locale": "en-US",
+                    "flowVersion": "12",
+                    "cartTotal": round(rng.uniform(1, 500), 2),
+                },
+            }
+        )
     return docs
 
 
@@ -100,22 +110,25 @@ def log_strings(n: int, rng: random.Random) -> list[str]:
 
 def _load(rev: str) -> ModuleType:
     source = subprocess.run(
-        ["git", "show", f"{rev}:processor/core/pii.py"],  # noqa: S607 - git from PATH, dev tool
-        check=True, capture_output=True, text=True,
+        ["git", "show", f"{rev}:processor/core/pii.py"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     path = Path(tempfile.mkdtemp()) / "pii_baseline.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("pii_baseline", path)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load processor/core/pii.py of {rev}")
     module = importlib.util.module_from_spec(spec)
     sys.modules["pii_baseline"] = module
     spec.loader.exec_module(module)
     return module
 
 
-def measure(modules: list[Any], docs: list[dict[str, Any]], lines: list[str], repeat: int) -> list[
-    tuple[float, float]
-]:
+def measure(
+    modules: list[Any], docs: list[dict[str, Any]], lines: list[str], repeat: int
+) -> list[tuple[float, float]]:
     """Best of ``repeat`` rounds for each module, the modules taking turns within each round
     (on a shared machine, load that comes and goes then hits all of them alike)."""
     best = [[float("inf"), float("inf")] for _ in modules]
@@ -139,7 +152,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--baseline", help="a git revision whose pii.py is timed too")
     args = parser.parse_args()
-    rng = random.Random(12)
+    rng = random.Random(12)  # noqa: S311 - a reproducible input mix, not a secret
     docs, lines = snapshots(args.docs, rng), log_strings(args.docs * 5, rng)
     from processor.core import pii
 
@@ -151,8 +164,9 @@ def main() -> None:
     if args.baseline:
         then = results[1]
         print(f"baseline {args.baseline}: scan {then[0]:,.0f}/s, redact_text {then[1]:,.0f}/s")
-        print(f"ratio (now/baseline): scan {now[0] / then[0]:.2f}, "
-              f"redact_text {now[1] / then[1]:.2f}")
+        print(
+            f"ratio (now/baseline): scan {now[0] / then[0]:.2f}, redact_text {now[1] / then[1]:.2f}"
+        )
 
 
 if __name__ == "__main__":
