@@ -61,6 +61,7 @@ class ChannelManager:
         self._count = 0
         self.replacements = 0  # make-before-break replacements
         self.reconnects = 0  # after a socket died
+        self.recovery_s: list[float] = []  # a dead socket's last message -> reading again
         self.connected = asyncio.Event()
 
     @property
@@ -93,7 +94,10 @@ class ChannelManager:
                     continue
                 backoff = 0.5
                 if gap_start is not None:
-                    await self._on_gap(gap_start - self._slack, datetime.now(UTC), reason)
+                    now = datetime.now(UTC)
+                    if reason == "socket_lost":
+                        self.recovery_s.append((now - gap_start).total_seconds())
+                    await self._on_gap(gap_start - self._slack, now, reason)
                     gap_start = None
                 old, self._gen = self._gen, new
                 self.connected.set()

@@ -59,6 +59,7 @@ class Bridge:
     database_url: str = field(repr=False)
     name: str = "default"
     alive_every_s: float = 2.0
+    writeback_backoff_s: float = 1.0  # first wait between write-back attempts (doubles)
     queues: list[str] = field(default_factory=list)
     active: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -75,6 +76,7 @@ class Bridge:
         self.forwarder: Forwarder | None = None
         self.backfiller: Backfiller | None = None
         self.client: GenesysClient | None = None
+        self.writeback: WritebackConsumer | None = None
 
     def _producer(self, **kw: Any) -> AIOKafkaProducer:
         return make_producer(
@@ -151,13 +153,14 @@ class Bridge:
             registry=self._registry(),
             setting="CHATSTATE_BRIDGE_HTTP_PORT",
         )
+        writeback = self.writeback = self._writeback(api)
         tasks = [
             asyncio.create_task(fwd.run(), name="forwarder"),
             asyncio.create_task(manager.run(last, "restart"), name="channels"),
             asyncio.create_task(backfill.run(), name="backfill"),
             asyncio.create_task(self._keep_alive(lease, gaps), name="alive"),
             asyncio.create_task(self._rediscover(api), name="queues"),
-            asyncio.create_task(self._writeback(api).run(), name="writeback"),
+            asyncio.create_task(writeback.run(), name="writeback"),
             asyncio.create_task(stop.wait(), name="stop"),
         ]
         try:
@@ -192,6 +195,7 @@ class Bridge:
             consumer,
             self._producer,
             self.catalog.name("chat.alerts"),
+            backoff_s=self.writeback_backoff_s,
         )
 
     async def _discover(self, api: GenesysApi) -> None:

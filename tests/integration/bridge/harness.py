@@ -52,11 +52,22 @@ async def running_bridge(
     bridge = Bridge(settings, env.kafka_bootstrap, env.kafka_security, env.database_url)
     stop = asyncio.Event()
     task = asyncio.create_task(bridge.run(stop))
+    _RUNNING[id(bridge)] = (stop, task)
     try:
         yield bridge
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        await stop_bridge(bridge)
+
+
+_RUNNING: dict[int, tuple[asyncio.Event, asyncio.Task[None]]] = {}
+
+
+async def stop_bridge(bridge: Bridge) -> None:
+    """Stop a bridge started by :func:`running_bridge` (its lease connection closes, as on a
+    crash): idempotent, so a test may stop one early."""
+    stop, task = _RUNNING[id(bridge)]
+    stop.set()
+    await asyncio.wait_for(task, 30)
 
 
 async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -148,6 +159,16 @@ def missing_final_states(emu: EmulatorServer, seen: Seen) -> dict[str, list[str]
     return {"unseen": unseen, "not_ended": not_ended}
 
 
+_UNPREFIXED = {
+    "genesys_api_base_url",
+    "genesys_login_base_url",
+    "genesys_client_id",
+    "genesys_client_secret",
+    "genesys_queue_ids",
+    "genesys_region",
+}
+
+
 class BridgeProcess:
     """``chatstate bridge`` as a subprocess (SIGKILL tests, two bridges)."""
 
@@ -161,7 +182,7 @@ class BridgeProcess:
             "CHATSTATE_TOPIC_PREFIX": env.topic_prefix,
             "CHATSTATE_LOG_FORMAT": "json",
             **{
-                k.upper() if k.startswith("genesys_") else f"CHATSTATE_{k.upper()}": str(v)
+                k.upper() if k in _UNPREFIXED else f"CHATSTATE_{k.upper()}": str(v)
                 for k, v in settings.items()
             },
         }
