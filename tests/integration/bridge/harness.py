@@ -46,10 +46,16 @@ def bridge_settings(emu: EmulatorServer, **overrides: Any) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def running_bridge(
-    env: StackSlice, emu: EmulatorServer, **overrides: Any
+    env: StackSlice, emu: EmulatorServer, writeback_backoff_s: float = 0.05, **overrides: Any
 ) -> AsyncIterator[Bridge]:
     settings = env.settings(**bridge_settings(emu, **overrides))
-    bridge = Bridge(settings, env.kafka_bootstrap, env.kafka_security, env.database_url)
+    bridge = Bridge(
+        settings,
+        env.kafka_bootstrap,
+        env.kafka_security,
+        env.database_url,
+        writeback_backoff_s=writeback_backoff_s,
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(bridge.run(stop))
     _RUNNING[id(bridge)] = (stop, task)
