@@ -1,5 +1,11 @@
 """Alerts for on-call engineers (``chat.alerts``): what happened, to what, how bad, and where
-the runbook says what to do. ``dedup_key`` names the *thing*, so the same thing never pages twice.
+the runbook says what to do. ``dedup_key`` names the *condition*; with ``status`` it is what is
+deduplicated, so a condition pages once when it starts (``firing``), is told once when it ends
+(``resolved``), and fires again if it comes back.
+
+Schema version 2 added ``status`` (version 1 alerts had none: read them as ``firing``).
+Routine expiry is ``info`` (paging rules skip it); many expiries in one scan round raise one
+``expiry_spike`` (``warning``): that usually means conversations are not being observed.
 """
 
 from __future__ import annotations
@@ -7,15 +13,36 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
 from schemas.base import Emitted
 
-__all__ = ["RUNBOOK", "Alert", "AlertType", "Severity"]
+__all__ = [
+    "RUNBOOK",
+    "Alert",
+    "AlertStatus",
+    "AlertType",
+    "Severity",
+    "configure_runbook_base",
+    "runbook_link",
+]
 
 RUNBOOK = "docs/runbook.md#{anchor}"
+_runbook_base = ""  # CHATSTATE_RUNBOOK_BASE_URL, set once at a process's start
+
+
+def configure_runbook_base(base_url: str) -> None:
+    """Make runbook links absolute (``CHATSTATE_RUNBOOK_BASE_URL``): an on-call engineer's
+    pager opens a URL, not a path in a repository. Empty: links stay relative."""
+    global _runbook_base
+    _runbook_base = base_url.rstrip("/") + "/" if base_url else ""
+
+
+def runbook_link(anchor: str) -> str:
+    """The runbook section for ``anchor``, absolute when a base URL is configured."""
+    return _runbook_base + RUNBOOK.format(anchor=anchor)
 
 
 class AlertType(StrEnum):
@@ -29,6 +56,12 @@ class AlertType(StrEnum):
     DEAD_LETTER = "dead_letter"
     PARKED_OVERFLOW = "parked_overflow"
     WRITEBACK_FAILED = "writeback_failed"  # the bridge could not tell the agent (issue 15)
+    EXPIRY_SPIKE = "expiry_spike"
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"  # the condition started (or is a one-off event)
+    RESOLVED = "resolved"  # the condition ended
 
 
 class Severity(StrEnum):
@@ -38,7 +71,14 @@ class Severity(StrEnum):
 
 
 class Alert(Emitted):
+    SCHEMA_VERSION: ClassVar[int] = 2
+
+    schema_version: int = Field(default=2)
     type: AlertType
+    status: AlertStatus = Field(
+        default=AlertStatus.FIRING,
+        description="firing: the condition started; resolved: it ended (same dedupKey).",
+    )
     severity: Severity
     persistent_session_id: uuid.UUID | None = None
     conversation_id: uuid.UUID | None = None
@@ -47,6 +87,12 @@ class Alert(Emitted):
     details: dict[str, Any] = Field(default_factory=dict)  # no PII: paths and kinds, ids, counts
     dedup_key: str
     runbook: str
+
+    @property
+    def log_key(self) -> str:
+        """The alert log's key: the condition and the status, so the start and the end of one
+        condition are each told once."""
+        return self.dedup_key if self.status is AlertStatus.FIRING else f"{self.dedup_key}#resolved"
 
     @property
     def subject(self) -> str:

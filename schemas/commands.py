@@ -23,10 +23,13 @@ __all__ = [
     "ArchiveSession",
     "CloseSession",
     "Command",
+    "EraseSession",
     "ExpireSession",
     "ObserveConversation",
     "PiiFindingRef",
+    "PurgeSession",
     "SessionCommand",
+    "SessionIssued",
     "SessionUpdate",
 ]
 
@@ -73,8 +76,42 @@ class ArchiveSession(WireModel):
     due_at: datetime
 
 
+class SessionIssued(WireModel):
+    """The API issued this session (its row is written): the worker publishes it on
+    ``chat.sessions`` through the session's partition, like every other change."""
+
+    type: Literal["session_issued"] = "session_issued"
+    customer_id_hashed: str = Field(pattern=r"^[0-9a-f]{64}$")
+    previous_session_id: uuid.UUID | None = None
+    issued_at: datetime
+    expires_at: datetime | None = None
+
+
+class EraseSession(WireModel):
+    """Erase everything of the session (a customer's erasure request): rows deleted, a
+    tombstone on ``chat.sessions``, the id on the deny list. Idempotent."""
+
+    type: Literal["erase_session"] = "erase_session"
+    erasure_id: uuid.UUID
+
+
+class PurgeSession(WireModel):
+    """From the retention scan: an archived session past the purge period is deleted (rows and
+    a tombstone); the lifecycle re-checks, so a session that came back is kept."""
+
+    type: Literal["purge_session"] = "purge_session"
+    due_at: datetime
+
+
 Command = Annotated[
-    ObserveConversation | ApplySnapshot | CloseSession | ExpireSession | ArchiveSession,
+    ObserveConversation
+    | ApplySnapshot
+    | CloseSession
+    | ExpireSession
+    | ArchiveSession
+    | SessionIssued
+    | EraseSession
+    | PurgeSession,
     Field(discriminator="type"),
 ]
 

@@ -12,7 +12,13 @@ from pydantic import Field
 from schemas.base import Emitted, WireModel
 from schemas.observation import ConversationState
 
-__all__ = ["PUBLISHED_CONVERSATIONS_MAX", "ConversationRecord", "SessionState", "SessionStatus"]
+__all__ = [
+    "PUBLISHED_CONVERSATIONS_MAX",
+    "ConversationRecord",
+    "LifecycleEvent",
+    "SessionState",
+    "SessionStatus",
+]
 
 # What is published and answered lists a session's latest conversations only: a session with a
 # few thousand (a flood, a bot looping) would otherwise outgrow a Kafka record. The tables keep
@@ -30,6 +36,18 @@ class SessionStatus(StrEnum):
     @property
     def resumable(self) -> bool:
         return self in (SessionStatus.ACTIVE, SessionStatus.IDLE)
+
+
+class LifecycleEvent(StrEnum):
+    """What a published version of a session records, beyond an ordinary update: reporting
+    reads expiries and returns from ``chat.sessions`` without diffing states. A deletion
+    (erasure, purge) is a tombstone: the key with no value."""
+
+    ISSUED = "issued"  # the API issued it (published at once, before any conversation)
+    EXPIRED = "expired"  # no interaction for the TTL
+    ARCHIVED = "archived"  # older than retention
+    CLOSED = "closed"  # explicitly ended
+    RESUMED = "resumed"  # a new conversation after an expiry, tagged with the old one
 
 
 class ConversationRecord(WireModel):
@@ -67,6 +85,11 @@ class SessionState(Emitted):
     expires_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+    lifecycle_event: LifecycleEvent | None = Field(
+        default=None,
+        description="Set on the version a lifecycle event produced (issued, expired, archived, "
+        "closed, resumed); null on ordinary updates.",
+    )
 
     def published(self, max_conversations: int = PUBLISHED_CONVERSATIONS_MAX) -> SessionState:
         """The state as ``chat.sessions`` carries it: the latest conversations and a count."""

@@ -19,7 +19,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.json_schema import models_json_schema
 
 from processor import __version__
-from processor.api import auth, handlers, ingest, ops, sessions
+from processor.api import auth, customers, erasures, handlers, ingest, ops, sessions
 from processor.api.clients import ClientRegistry, parse_clients
 from processor.api.deps import ApiState
 from processor.api.guard import BEARER_SCHEME, BEARER_SCHEME_OPENAPI
@@ -136,7 +136,7 @@ def create_app(
     app.state.chatstate = state
     app.openapi = functools.partial(_document, app)  # type: ignore[method-assign]
     handlers.install(app)
-    for module in (auth, sessions, ingest, ops):
+    for module in (auth, sessions, customers, erasures, ingest, ops):
         # Routes join the app's router directly rather than through include_router: FastAPI
         # 0.16x keeps included routers nested and matches every request through each of them,
         # twice, which was a fifth of the CPU of a /healthz request (py-spy under wrk). Our

@@ -19,10 +19,15 @@ from schemas.snapshot import SHA256_HEX
 __all__ = [
     "CloseAccepted",
     "ConversationOut",
+    "CustomerContext",
+    "ErasureAccepted",
+    "ErasureIn",
+    "ErasureOut",
     "ErrorBody",
     "ErrorDetail",
     "IssueSessionIn",
     "IssuedSession",
+    "PredecessorOut",
     "SessionContext",
     "SnapshotAccepted",
     "TokenOut",
@@ -34,7 +39,7 @@ CUSTOMER_HASH_MESSAGE = (
 )
 
 
-class IssueSessionIn(WireModel):
+class _CustomerHashIn(WireModel):
     customer_id_hashed: str = Field(
         # For the published schema only: ECMA-262's ``$`` (JSON Schema's dialect) matches at
         # the very end, unlike Python's, which also matches before a trailing newline; the
@@ -53,6 +58,28 @@ class IssueSessionIn(WireModel):
         return v
 
 
+class IssueSessionIn(_CustomerHashIn):
+    pass
+
+
+class ErasureIn(_CustomerHashIn):
+    """Erase every session of this customer (the hash, as it was issued with)."""
+
+
+class PredecessorOut(WireModel):
+    """The expired session a renewal continues, until the renewal has a snapshot of its own."""
+
+    persistent_session_id: uuid.UUID
+    resume_from_conversation_id: uuid.UUID | None = Field(
+        default=None, description="Tag the new Genesys conversation with this old id."
+    )
+    notice: str | None = Field(
+        default=None, description='For the agent: "Resuming from archived session ID: <id>".'
+    )
+    latest_snapshot: dict[str, Any] | None = None
+    latest_snapshot_at: datetime | None = None
+
+
 class IssuedSession(WireModel):
     persistent_session_id: uuid.UUID
     status: SessionStatus
@@ -60,6 +87,14 @@ class IssuedSession(WireModel):
     previous_session_id: uuid.UUID | None = None
     issued_at: datetime
     expires_at: datetime | None = None
+    resume_from_conversation_id: uuid.UUID | None = Field(
+        default=None, description="A renewal: tag the new conversation with this old id."
+    )
+    notice: str | None = None
+    predecessor: PredecessorOut | None = Field(
+        default=None,
+        description="A renewal without a snapshot of its own: the expired session it continues.",
+    )
 
 
 class ConversationOut(WireModel):
@@ -91,7 +126,35 @@ class SessionContext(WireModel):
     latest_snapshot_at: datetime | None = None
     last_interaction_at: datetime | None = None
     expires_at: datetime | None = None
-    conversations: list[ConversationOut] = Field(default_factory=list)
+    conversations: list[ConversationOut] = Field(
+        default_factory=list, description="The latest conversations (at most 50), oldest first."
+    )
+    conversation_count: int = Field(default=0, description="All the session's conversations.")
+    live_conversation_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="Conversations of the session live in Genesys right now. Not empty on a "
+        "page that starts a chat: another tab or device has one open; tell the customer.",
+    )
+    predecessor: PredecessorOut | None = Field(
+        default=None,
+        description="A renewal without a snapshot of its own: the expired session it continues "
+        "(its latest snapshot, the conversation to tag, the notice).",
+    )
+
+
+class CustomerContext(WireModel):
+    """The seed's ``getChatContext(userId)``: what the page should do, and the context for it."""
+
+    state: Literal["live", "renewed", "none"] = Field(
+        description="live: resume session; renewed: resume session, which carries its expired "
+        "predecessor; none: no session to resume, issue one (POST /v1/sessions)."
+    )
+    persistent_session_id: uuid.UUID | None = None
+    session: SessionContext | None = None
+    predecessor: PredecessorOut | None = Field(
+        default=None,
+        description="renewed, or none after an expiry: the expired session to resume from.",
+    )
 
 
 class SnapshotAccepted(WireModel):
@@ -105,6 +168,26 @@ class SnapshotAccepted(WireModel):
 class CloseAccepted(WireModel):
     accepted: Literal[True] = True
     command_id: uuid.UUID
+
+
+class ErasureAccepted(WireModel):
+    accepted: Literal[True] = True
+    erasure_id: uuid.UUID
+    status: Literal["pending", "completed"]
+    sessions: int = Field(description="Sessions to erase, each through its own partition.")
+
+
+class ErasureOut(WireModel):
+    """An erasure's audit row: when, by whom, how much. No customer data."""
+
+    erasure_id: uuid.UUID
+    status: Literal["pending", "completed"]
+    requested_at: datetime
+    requested_by: str
+    completed_at: datetime | None = None
+    sessions: int
+    sessions_erased: int
+    rows_deleted: int
 
 
 class TokenOut(WireModel):

@@ -13,7 +13,7 @@ from schemas.export import write
 
 app = typer.Typer(help="The contracts as JSON Schema and AsyncAPI, for consumers to validate.")
 
-ASYNCAPI_VERSION = "1"  # the contracts' version, not the package's: bump with a contract change
+ASYNCAPI_VERSION = "2"  # the contracts' version, not the package's: bump with a contract change
 
 
 @app.command()

@@ -20,6 +20,8 @@ Rules that are easy to get wrong, and why they are this way:
 - A snapshot older than the latest (by its timestamp; on a tie the later arrival wins) goes to
   history but never replaces the latest; the same snapshot twice is a no-op.
 - ``version`` grows by one for every update that changed anything, and only then.
+- Issuing, erasure and purge (and the deny list of erased sessions) are in
+  :mod:`processor.core.removal`; a removal is a ``Decision`` with ``removal`` set.
 """
 
 from __future__ import annotations
@@ -31,17 +33,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from schemas.alerts import RUNBOOK, Alert, AlertType, Severity
+from processor.core.removal import Removal, issued_session, removal_of
+from schemas.alerts import Alert, AlertType, Severity, runbook_link
 from schemas.commands import (
     ApplySnapshot,
     ArchiveSession,
     CloseSession,
+    EraseSession,
     ExpireSession,
     ObserveConversation,
+    PurgeSession,
+    SessionIssued,
     SessionUpdate,
 )
 from schemas.observation import ConversationObservation, ConversationState
-from schemas.session import ConversationRecord, SessionState, SessionStatus
+from schemas.session import ConversationRecord, LifecycleEvent, SessionState, SessionStatus
 
 __all__ = ["Decision", "LifecyclePolicy", "SnapshotRow", "alert", "decide", "state_id"]
 
@@ -60,6 +66,7 @@ class LifecyclePolicy:
     ttl: timedelta = timedelta(hours=72)
     retention: timedelta = timedelta(days=90)
     require_issued: bool = False
+    purge_after: timedelta | None = None  # after archiving; None: never purge
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class Decision:
     conversations: list[ConversationRecord] = field(default_factory=list)
     snapshot: SnapshotRow | None = None
     alerts: list[Alert] = field(default_factory=list)
+    removal: Removal | None = None  # delete the session's rows, tombstone it
 
 
 def alert(
@@ -116,7 +124,7 @@ def alert(
         summary=summary,
         details=details or {},
         dedup_key=dedup_key,
-        runbook=RUNBOOK.format(anchor=kind.value.replace("_", "-")),
+        runbook=runbook_link(kind.value.replace("_", "-")),
     )
 
 
@@ -127,12 +135,29 @@ def decide(
     *,
     issued: bool = True,
     known_snapshots: AbstractSet[str] = frozenset(),
+    erased: bool = False,
 ) -> Decision:
     """Apply one update. ``issued`` says whether chatstate's API issued this id (only consulted
     for a session seen for the first time under ``require_issued``); ``known_snapshots`` are the
-    content ids already in the session's snapshot history (the same snapshot twice is a no-op)."""
+    content ids already in the session's snapshot history (the same snapshot twice is a no-op);
+    ``erased``: the session (or, for a new one, its customer) is on the deny list."""
     now = update.received_at
     psid = update.persistent_session_id
+    cmd = update.command
+    if isinstance(cmd, EraseSession | PurgeSession):
+        removal = removal_of(session, cmd, psid, retention=policy.retention,
+                             purge_after=policy.purge_after)
+        return Decision(session if removal is None else None, removal=removal)
+    if erased:
+        return Decision(None)  # refused without an alert: one would name the erased id
+    if session is not None and session.lifecycle_event is not None:
+        session = session.model_copy(update={"lifecycle_event": None})  # set per version
+    if isinstance(cmd, SessionIssued):
+        issued_state = issued_session(session, cmd, psid, now)
+        if issued_state is None:
+            return Decision(session)
+        session = issued_state.model_copy(update={"version": 0})
+        return _versioned(Decision(session, True), session, psid, now)
     if session is None:
         if policy.require_issued and not issued:
             return Decision(
@@ -161,7 +186,6 @@ def decide(
     else:
         fresh = False
 
-    cmd = update.command
     if isinstance(cmd, ObserveConversation):
         d = _observe(session, cmd.observation, now, policy)
     elif isinstance(cmd, ApplySnapshot):
@@ -181,22 +205,23 @@ def decide(
     if fresh and not d.changed:
         # A new session is a change in itself (it now exists).
         d = Decision(d.session, True, d.conversations, d.snapshot, d.alerts)
-    if d.changed and d.session is not None:
-        version = session.version + 1
-        d = Decision(
-            d.session.model_copy(
-                update={
-                    "version": version,
-                    "updated_at": now,
-                    "id": state_id(psid, version),
-                }
-            ),
-            True,
-            d.conversations,
-            d.snapshot,
-            d.alerts,
-        )
-    return d
+    return _versioned(d, session, psid, now)
+
+
+def _versioned(d: Decision, before: SessionState, psid: uuid.UUID, now: datetime) -> Decision:
+    """A change is a new version: ``version`` + 1, ``updated_at`` and the derived state id."""
+    if not d.changed or d.session is None:
+        return d
+    version = before.version + 1
+    return Decision(
+        d.session.model_copy(
+            update={"version": version, "updated_at": now, "id": state_id(psid, version)}
+        ),
+        True,
+        d.conversations,
+        d.snapshot,
+        d.alerts,
+    )
 
 
 # --- conversations --------------------------------------------------------------------------
@@ -267,6 +292,7 @@ def _observe(
                 "status": SessionStatus.ACTIVE,
                 "current_conversation_id": rec.conversation_id,
                 "resumed_from_conversation_id": old,
+                "lifecycle_event": LifecycleEvent.RESUMED,
             }
         else:
             other = next(
@@ -446,14 +472,20 @@ def _snapshot(
 def _close(s: SessionState, now: datetime) -> Decision:
     if s.status is SessionStatus.CLOSED:
         return Decision(s)
-    return Decision(s.model_copy(update={"status": SessionStatus.CLOSED, "expires_at": None}), True)
+    return Decision(
+        s.model_copy(update={"status": SessionStatus.CLOSED, "expires_at": None,
+                             "lifecycle_event": LifecycleEvent.CLOSED}),
+        True,
+    )
 
 
 def _expire(s: SessionState, due_at: datetime, now: datetime) -> Decision:
     # Re-checked here: the scan may have looked before an interaction that is now applied.
     if not s.status.resumable or s.expires_at is None or s.expires_at > due_at:
         return Decision(s)
-    expired = s.model_copy(update={"status": SessionStatus.EXPIRED})
+    expired = s.model_copy(
+        update={"status": SessionStatus.EXPIRED, "lifecycle_event": LifecycleEvent.EXPIRED}
+    )
     return Decision(
         expired,
         True,
@@ -484,4 +516,9 @@ def _archive(s: SessionState, due_at: datetime, policy: LifecyclePolicy) -> Deci
     last = s.last_interaction_at or s.created_at
     if last + policy.retention > due_at:
         return Decision(s)
-    return Decision(s.model_copy(update={"status": SessionStatus.ARCHIVED}), True)
+    return Decision(
+        s.model_copy(
+            update={"status": SessionStatus.ARCHIVED, "lifecycle_event": LifecycleEvent.ARCHIVED}
+        ),
+        True,
+    )

@@ -55,11 +55,14 @@ BACKEND_ID = "web-backend"  # sessions only
 BACKEND_SECRET = "synthetic-backend-secret"
 ACTION_ID = "genesys-data-action"  # snapshots only
 ACTION_SECRET = "synthetic-action-secret"
+ERASER_ID = "privacy-desk"  # erasure only
+ERASER_SECRET = "synthetic-eraser-secret"
 SIGNING_KEY = "synthetic-signing-key-for-tests-only-0123456789"
 ISSUER, AUDIENCE = "chatstate", "chatstate-api"  # the settings' defaults
 CREDENTIALS = {CLIENT_ID: (CLIENT_SECRET, ["sessions", "snapshots"]),
                BACKEND_ID: (BACKEND_SECRET, ["sessions"]),
-               ACTION_ID: (ACTION_SECRET, ["snapshots"])}
+               ACTION_ID: (ACTION_SECRET, ["snapshots"]),
+               ERASER_ID: (ERASER_SECRET, ["erasure"])}
 
 
 def customer_hash(name: str = "customer-1") -> str:

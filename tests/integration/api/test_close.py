@@ -27,7 +27,8 @@ async def test_close_produces_a_close_command_keyed_by_the_session(
     r = await api.client.post(f"/v1/sessions/{psid}/close",
                               headers={"X-Customer-Id-Hashed": customer_hash()})
     assert r.status_code == 202
-    [record] = await read_topic(env.kafka_bootstrap, env.topic("chat.session-commands"), expect=1)
+    records = await read_topic(env.kafka_bootstrap, env.topic("chat.session-commands"), expect=2)
+    [record] = [r for r in records if b"close_session" in r.value]  # after the session_issued
     assert record.key == psid.encode()
     command = SessionCommand.model_validate_json(record.value)
     assert str(command.persistent_session_id) == psid
@@ -42,7 +43,8 @@ async def test_close_by_another_customer_is_404_and_produces_nothing(
     r = await api.client.post(f"/v1/sessions/{psid}/close",
                               headers={"X-Customer-Id-Hashed": customer_hash("customer-2")})
     assert r.status_code == 404
-    assert await topic_size(env.kafka_bootstrap, env.topic("chat.session-commands")) == 0
+    # only the issue's session_issued
+    assert await topic_size(env.kafka_bootstrap, env.topic("chat.session-commands")) == 1
 
 
 async def test_close_of_an_unknown_session_is_404(api: RunningApi) -> None:
@@ -52,9 +54,11 @@ async def test_close_of_an_unknown_session_is_404(api: RunningApi) -> None:
 
 
 async def test_close_with_kafka_unreachable_is_503(env: StackSlice) -> None:
+    async with running_api(api_settings(env.settings()), kafka_bootstrap=env.kafka_bootstrap,
+                           database_url=env.database_url) as api:
+        psid = (await api.issue(customer_hash()))["persistentSessionId"]
     async with running_api(api_settings(env.settings(), api_produce_timeout_s=1.0),
                            kafka_bootstrap="127.0.0.1:1", database_url=env.database_url) as api:
-        psid = (await api.issue(customer_hash()))["persistentSessionId"]
         r = await api.client.post(f"/v1/sessions/{psid}/close",
                                   params={"customerIdHashed": customer_hash()})
     assert r.status_code == 503
