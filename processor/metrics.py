@@ -41,9 +41,11 @@ _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
-class _Produced(Protocol):
-    topic: str
-    value: bytes
+class _Produced(Protocol):  # read-only members: frozen dataclasses (OutboxRecord) qualify
+    @property
+    def topic(self) -> str: ...
+    @property
+    def value(self) -> bytes: ...
 
 
 class WorkerMetrics:

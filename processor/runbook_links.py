@@ -16,9 +16,11 @@ from typing import Protocol, TypeVar
 __all__ = ["absolute_alert_records", "runbook_url"]
 
 
-class _Record(Protocol):
-    topic: str
-    value: bytes
+class _Record(Protocol):  # read-only members: frozen dataclasses (OutboxRecord) qualify
+    @property
+    def topic(self) -> str: ...
+    @property
+    def value(self) -> bytes: ...
 
 
 R = TypeVar("R", bound=_Record)

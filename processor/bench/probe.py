@@ -1,8 +1,11 @@
-"""Where a run stands, read from the outside: Kafka end offsets, the worker group's committed
-input offsets, and the positions stage 2 committed in PostgreSQL together with its rows.
+"""Where a run stands, read from the outside: Kafka end offsets, the stage-1 group's committed
+input offsets (``<app id>.stage1``), and the positions stage 2 committed in PostgreSQL together
+with its rows.
 
 "Applied" means ``sum(next_offset)`` in ``consumer_positions`` for the internal topic: stage 2
-writes it in the same transaction as the rows, so it counts exactly what is durable."""
+writes it in the same transaction as the rows, so it counts exactly what is durable. It counts
+internal *records* fully applied (a position inside a record, ``next_index > 0``, counts the
+record as not yet applied), as the internal topic's end offsets do."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from processor.bench.space import RunSpace
+from processor.worker.stage1 import stage1_group
 
 __all__ = ["INPUTS", "INTERNAL", "Probe", "Sample"]
 
@@ -78,7 +82,7 @@ class Probe:
     async def group_committed(self) -> dict[TopicPartition, int]:
         assert self._admin is not None
         try:
-            got = await self._admin.list_consumer_group_offsets(self.consumer)
+            got = await self._admin.list_consumer_group_offsets(stage1_group(self.consumer))
         except Exception:
             return {}
         return {tp: meta.offset for tp, meta in got.items() if meta.offset >= 0}

@@ -2,29 +2,40 @@
 with what the worker committed.
 
 Every change of a session travels on ``chatstate.session-updates`` (stage 1's output, timers'
-commands included), in the order stage 2 must apply it. Replaying ``decide`` over that topic,
-partition by partition, computes what the database must hold if every update was applied exactly
-once — whatever crashed, restarted or rebalanced in between. A session the replay has and the
-database lacks, or a lower version, is a *lost* update; a higher version is an update *applied
-twice*; any other difference is a divergence."""
+commands included), in the order stage 2 must apply it; a record holds an ordered batch of
+updates (``schemas/updates.py``), decoded here by the same ``decode`` stage 2 uses. Replaying
+``decide`` over that topic, partition by partition, computes what the database must hold if
+every update was applied exactly once — whatever crashed, restarted or rebalanced in between.
+A session the replay has and the database lacks, or a lower version, is a *lost* update; a
+higher version is an update *applied twice*; any other difference is a divergence."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from processor.core.internal_records import decode
 from processor.core.lifecycle import LifecyclePolicy, decide
 from processor.kafka_security import KafkaSecurity
 from schemas.alerts import Alert
 from schemas.commands import SessionUpdate
 from schemas.session import SessionState
 
-__all__ = ["Replay", "Verdict", "alert_duplicates", "compare", "read_topic", "replay_updates"]
+__all__ = [
+    "Replay",
+    "Verdict",
+    "alert_duplicates",
+    "compare",
+    "read_topic",
+    "record_count",
+    "replay_updates",
+]
 
 
 async def read_topic(
@@ -60,15 +71,15 @@ class Replay:
     sessions: dict[uuid.UUID, SessionState] = field(default_factory=dict)
     snapshots: dict[uuid.UUID, set[str]] = field(default_factory=dict)
     updates: int = 0
+    records: int = 0  # internal records (what stage 2's positions count)
     source_ids: set[str] = field(default_factory=set)
     alert_keys: Counter[str] = field(default_factory=Counter)
 
 
 def replay_updates(partitions: list[list[tuple[Any, bytes]]], policy: LifecyclePolicy) -> Replay:
-    r = Replay()
+    r = Replay(records=record_count(partitions))
     for records in partitions:
-        for _, value in records:
-            u = SessionUpdate.model_validate_json(value)
+        for u in _updates(records):
             r.updates += 1
             r.source_ids.add(u.source_id)
             psid = u.persistent_session_id
@@ -80,6 +91,18 @@ def replay_updates(partitions: list[list[tuple[Any, bytes]]], policy: LifecycleP
                 known.add(d.snapshot.source_id)
             r.alert_keys.update(a.dedup_key for a in d.alerts)
     return r
+
+
+def _updates(records: list[tuple[Any, bytes]]) -> Iterator[SessionUpdate]:
+    for _, value in records:
+        for d in decode(value):
+            if d.update is None:
+                raise ValueError(f"an internal record the oracle cannot read ({d.error})")
+            yield d.update
+
+
+def record_count(partitions: list[list[tuple[Any, bytes]]]) -> int:
+    return sum(len(p) for p in partitions)
 
 
 @dataclass

@@ -216,7 +216,7 @@ async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[st
     n = run.records
     elapsed = (reached or s.t) - t0
     throughput = {
-        "records": n, "updatesApplied": s.applied - base.applied,
+        "records": n, "internalRecordsApplied": s.applied - base.applied,
         "seconds": round(elapsed, 3), "eventsPerS": round(n / elapsed, 1) if elapsed else None,
         "complete": reached is not None, "workerCpuSeconds": round(cpu, 2),
         "workerCpuCores": round(cpu / elapsed, 2) if elapsed else None,

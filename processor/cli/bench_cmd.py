@@ -166,11 +166,12 @@ def chaos(
 def chaos_table(r: dict[str, Any]) -> str:
     lines = [
         f"records sent            {r['recordsSent']:,}  {r['recordsSentByKind']}",
-        f"updates (internal)      {r['updatesOnInternalTopic']:,}",
-        f"updates applied         {r['updatesApplied']:,}",
+        f"updates (internal)      {r['updatesOnInternalTopic']:,} "
+        f"in {r['internalRecords']:,} records",
+        f"records applied         {r['internalRecordsApplied']:,}",
         f"drained after faults    {r['drained']}",
         f"lost                    {r['lost']}  (must be 0: sessions missing/behind the replay "
-        f"+ {r['unapplied']} updates unapplied + {r['inputsNotForwarded']} inputs not forwarded)",
+        f"+ {r['unapplied']} records unapplied + {r['inputsNotForwarded']} inputs not forwarded)",
         f"applied twice           {r['appliedTwice']}  (must be 0)",
         f"diverged from replay    {r['diverged']}",
         f"duplicate alerts        {r['duplicateAlerts']}  (must be 0) of {r['alerts']} alerts",

@@ -83,7 +83,7 @@ def _check_topics(catalog: object, ep: Endpoints) -> None:
 def show(persistent_session_id: str) -> None:
     """The session, its conversations and its latest snapshot, as JSON (exit 1 if unknown)."""
     from processor.db import create_pool
-    from processor.sink import load_sessions
+    from processor.worker.sink import load_sessions
 
     try:
         psid = uuid.UUID(persistent_session_id)

@@ -1,11 +1,14 @@
-"""The Faust app: three thin agents and one timer. Built by a factory from settings (nothing
-happens at import); ``chatstate worker`` runs it.
+"""The Faust app: the stage-2 agent that owns each persistent session, and the leader's timer;
+stage 1 (``processor/worker/stage1.py``, a plain aiokafka consumer group) starts with the app and
+stops before it. Built by a factory from settings (nothing happens at import); ``chatstate
+worker`` runs it.
 
 Why ``noack_take`` and manual acks: Faust's ``take``/``take_events`` ack a batch in a
 ``finally`` — even when the body was cancelled or raised — and Faust commits acked offsets on
-rebalance. Acking only after the batch's effects are durable (stage 1: Kafka acknowledged what
-it forwarded; stage 2: PostgreSQL committed) is what keeps a crash from losing records.
-Agent concurrency stays 1 (higher values commit past unfinished messages).
+rebalance. Acking only after the batch's effects are committed in PostgreSQL is what keeps a
+crash from losing records. Agent concurrency stays 1 (higher values commit past unfinished
+messages). Each record of the internal topic is a batch of updates (``schemas/updates.py``), so
+the agent takes fewer records per transaction than stage 1 reads (``_RECORDS_PER_TAKE``).
 """
 
 from __future__ import annotations
@@ -18,13 +21,19 @@ from aiokafka.errors import KafkaError
 from processor.logs import get_logger
 from processor.settings import Settings
 from processor.worker.failures import Stopping
-from processor.worker.route import COMMANDS, CONVERSATIONS, SNAPSHOTS, Inbound
+from processor.worker.route import COMMANDS, CONVERSATIONS, SNAPSHOTS
 from processor.worker.runtime import TRANSIENT, Runtime
 from processor.worker.scans import run_scans
+from processor.worker.stage1 import Stage1
 
 __all__ = ["create_app"]
 
 log = get_logger("chatstate.worker")
+
+# Internal records per stage-2 transaction: each holds the updates of one stage-1 batch for one
+# partition (up to ``batch_max``, typically batch_max / partitions), so a take of this many
+# records applies a few stage-1 batches' worth of a partition's updates at once.
+_RECORDS_PER_TAKE = 16
 
 
 def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> faust.App:
@@ -58,34 +67,16 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
     app.runtime = rt  # type: ignore[attr-defined]
     cat = rt.catalog
     by_name = {cat.name(logical): logical for logical in (CONVERSATIONS, SNAPSHOTS, COMMANDS)}
-    inputs = app.topic(*by_name, key_type=bytes, value_type=bytes)
     updates = app.topic(rt.updates_topic, key_type=bytes, value_type=bytes)
+    stage1 = Stage1(rt, by_name)
 
-    @app.agent(inputs, concurrency=1)
-    async def normalise(stream: Any) -> None:
-        async for events in stream.noack_take(settings.batch_max, within=settings.batch_within_s):
-            records = [
-                Inbound(
-                    by_name[e.message.topic],
-                    e.message.topic,
-                    e.message.partition,
-                    e.message.offset,
-                    e.message.key,
-                    e.message.value or b"",
-                    _headers(e.message.headers),
-                )
-                for e in events
-            ]
-            try:
-                await rt.stage1(records)  # every record forwarded, parked or dead-lettered
-            except Stopping:
-                return  # shutting down: the batch stays unacked and is read again
-            for e in events:
-                await stream.ack(e)
+    @app.task  # type: ignore[untyped-decorator]
+    async def start_stage1() -> None:
+        await stage1.start()
 
     @app.agent(updates, concurrency=1)
     async def apply_updates(stream: Any) -> None:
-        async for events in stream.noack_take(settings.batch_max, within=settings.batch_within_s):
+        async for events in stream.noack_take(_RECORDS_PER_TAKE, within=settings.batch_within_s):
             raw = [
                 (
                     e.message.topic,
@@ -126,14 +117,8 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def close(_app: Any, **_: Any) -> None:
+        await stage1.stop()
         await rt.stop()
 
     return app
 
-
-def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
-    """Faust gives headers as a list of pairs or a mapping, depending on the transport."""
-    if not raw:
-        return ()
-    pairs = raw.items() if isinstance(raw, dict) else raw
-    return tuple((str(k), bytes(v or b"")) for k, v in pairs)

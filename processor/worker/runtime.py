@@ -20,8 +20,8 @@ from typing import TypeVar
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from pydantic import ValidationError
 
+from processor.core.internal_records import Decoded, decode, pack
 from processor.core.lifecycle import LifecyclePolicy, alert
 from processor.core.scans import parked_overflow_alert
 from processor.db import create_pool
@@ -30,17 +30,8 @@ from processor.kafka_security import KafkaSecurity
 from processor.logs import get_logger
 from processor.metrics import WorkerMetrics
 from processor.producer import make_producer
-from processor.publish import Publisher
 from processor.runbook_links import absolute_alert_records, runbook_url
 from processor.settings import Settings
-from processor.sink import (
-    BatchItem,
-    BatchOutcome,
-    OutboxRecord,
-    SessionStore,
-    enqueue,
-    insert_alerts,
-)
 from processor.topics import Catalog
 from processor.worker.failures import (
     Classified,
@@ -52,6 +43,7 @@ from processor.worker.failures import (
     pause,
 )
 from processor.worker.parked import OverflowWatch, ParkedIndex
+from processor.worker.publish import Publisher
 from processor.worker.route import (
     Inbound,
     Parked,
@@ -60,12 +52,21 @@ from processor.worker.route import (
     route,
     unpark,
 )
+from processor.worker.sink import (
+    ADVANCE_POSITION,
+    BatchItem,
+    BatchOutcome,
+    OutboxRecord,
+    SessionStore,
+    enqueue,
+    insert_alerts,
+)
 from processor.worker.unmapped import park
 from schemas.alerts import RUNBOOK, Alert, AlertType, Severity
 from schemas.commands import SessionUpdate
 from schemas.dlq import DeadLetterInfo, DeadLetterReason, Stage
 
-__all__ = ["TRANSIENT", "RawUpdate", "Runtime"]
+__all__ = ["TRANSIENT", "UPDATE_INDEX_HEADER", "RawUpdate", "Runtime"]
 
 T = TypeVar("T")
 
@@ -88,10 +89,15 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.InternalClientError,
 )
 RawUpdate = tuple[str, int, int, bytes | None, bytes]  # topic, partition, offset, key, value
+# One update of an internal record as stage 2 isolates it: where the record was, its key, and
+# the decoded update (or why it could not be read).
+Entry = tuple[str, int, int, bytes | None, Decoded]
 # A failing write is retried this many times while the servers answer the probe before the
 # record is blamed; the database's restarts and the broker's leader moves settle well within.
 _HEALTHY_DB_RETRIES = 3
 _HEALTHY_KAFKA_RETRIES = 5
+# On a dead letter of one update of an internal record: its index in the record's batch.
+UPDATE_INDEX_HEADER = "chatstate-update-index"
 
 
 class Runtime:
@@ -118,6 +124,7 @@ class Runtime:
         self.parking_overflow = OverflowWatch()
         self._pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._update_partitions: int | None = None  # of the internal topic, from the broker
         self._lock = asyncio.Lock()
         self.degraded_since: float | None = None
         self.stopping = False  # set on SIGTERM: retry loops give up, the batch stays unacked
@@ -246,13 +253,21 @@ class Runtime:
         routed = route(records, parsed, self.mappings, now)
         self._remember(routed.learned)
 
+        # Conversations this worker parked and this batch maps: their parked events go first,
+        # fetched in one query for the whole batch.
+        to_release = list(dict.fromkeys(
+            obs.conversation_id
+            for u in routed.updates
+            if (obs := getattr(u.command, "observation", None)) is not None
+            and obs.conversation_id in self.parked_here
+        ))
+        held = await self._retrying(partial(self._parked, to_release)) if to_release else {}
         updates: list[SessionUpdate] = []
         released: list[uuid.UUID] = []
         for u in routed.updates:
             obs = getattr(u.command, "observation", None)
-            if obs is not None and obs.conversation_id in self.parked_here:
-                parked = await self._retrying(partial(self._parked, obs.conversation_id))
-                updates.extend(unpark(parked, u.persistent_session_id))
+            if obs is not None and obs.conversation_id in held:
+                updates.extend(unpark(held.pop(obs.conversation_id), u.persistent_session_id))
                 released.append(obs.conversation_id)
             updates.append(u)
         await self.produce_updates(updates)
@@ -263,7 +278,7 @@ class Runtime:
                     released,
                 )
             )
-            self.parked_here.difference_update(released)
+        self.parked_here.difference_update(to_release)  # released, or gone already
         if routed.parked:
             await self._retrying(lambda: self._park(routed.parked))
         for rec, reason, detail in routed.dead:
@@ -316,12 +331,16 @@ class Runtime:
         )
         return {r["conversation_id"]: r["persistent_session_id"] for r in rows}
 
-    async def _parked(self, conversation_id: uuid.UUID) -> list[Parked]:
-        raw = await self.pool.fetchval(
-            "SELECT observations FROM unmapped_conversations WHERE conversation_id = $1",
-            conversation_id,
+    async def _parked(self, conversations: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Parked]]:
+        rows = await self.pool.fetch(
+            "SELECT conversation_id, observations FROM unmapped_conversations "
+            "WHERE conversation_id = ANY($1::uuid[])",
+            list(conversations),
         )
-        return [Parked.from_json(o) for o in raw or []]
+        return {
+            r["conversation_id"]: [Parked.from_json(o) for o in r["observations"] or []]
+            for r in rows
+        }
 
     async def _park(self, parked: Sequence[Parked]) -> None:
         """Park within the table's bound and note what was parked in ``parked_here``; what a
@@ -354,18 +373,40 @@ class Runtime:
             raise
 
     async def produce_updates(self, updates: Sequence[SessionUpdate]) -> None:
+        """Forward updates as version-2 internal records (``schemas/updates.py``): one record per
+        destination partition (more only past the size cap), produced to an explicit partition
+        computed like Kafka's default partitioner, all acknowledged before this returns."""
         if not updates:
             return
-        payload = [(str(u.persistent_session_id).encode(), u.to_json_bytes()) for u in updates]
+        partitions = await self.update_partitions()
+        records = pack(updates, partitions, self.updates_topic, self.settings.max_record_bytes)
 
         async def send() -> None:
             futures = [
-                await self.producer.send(self.updates_topic, value, key=key)
-                for key, value in payload
+                await self.producer.send(
+                    self.updates_topic, r.value, key=r.key, partition=r.partition
+                )
+                for r in records
             ]
             await asyncio.gather(*futures)
 
         await self.kafka(send)
+
+    async def update_partitions(self) -> int:
+        """The internal topic's partition count as the broker has it (topics.yaml's otherwise):
+        the stage-2 agents own partitions, so the hash must use the real count."""
+        if self._update_partitions is None:
+            found: set[int] | None = None
+            with contextlib.suppress(KafkaError, OSError):
+                found = await asyncio.wait_for(
+                    self.producer.partitions_for(self.updates_topic), 10
+                )
+            self._update_partitions = (
+                len(found)
+                if found
+                else self.catalog.topics["chatstate.session-updates"].partitions
+            )
+        return self._update_partitions
 
     async def kafka(self, op: Callable[[], Awaitable[T]]) -> T:
         """Run a Kafka write until it succeeds; the stream stalls meanwhile (nothing is acked).
@@ -421,24 +462,21 @@ class Runtime:
 
     # -- stage 2 -------------------------------------------------------------------------------
 
-    def decode(
-        self, raw: Sequence[RawUpdate]
-    ) -> tuple[list[BatchItem], list[tuple[str, int, int, bytes | None, bytes, str]]]:
-        items, poison = [], []
-        for topic, partition, offset, key, value in raw:
-            try:
-                update = SessionUpdate.model_validate_json(value)
-            except ValidationError as exc:
-                poison.append((topic, partition, offset, key, value, type(exc).__name__))
-                continue
-            items.append(BatchItem(topic, partition, offset, update, key, value))
-        return items, poison
+    def entries(self, raw: Sequence[RawUpdate]) -> list[Entry]:
+        """Every update of every record, in order, each with its place in its record."""
+        return [
+            (topic, partition, offset, key, d)
+            for topic, partition, offset, key, value in raw
+            for d in decode(value)
+        ]
 
     async def stage2(self, raw: Sequence[RawUpdate]) -> None:
-        """Apply a batch of the internal topic; returns once every update is committed in
-        PostgreSQL or dead-lettered (and its position skipped), and the outbox is published."""
+        """Apply a batch of internal records; returns once every update in them is committed in
+        PostgreSQL or dead-lettered alone (its position skipped), and the outbox is published.
+        The isolation works on updates, not records: one bad update of a record is found and
+        dead-lettered by itself, its neighbours applied."""
         await isolate(
-            raw,
+            self.entries(raw),
             self._stage2_batch,
             self._dead_update,
             self.healthy,
@@ -447,33 +485,41 @@ class Runtime:
             content_reason=DeadLetterReason.LIFECYCLE_ERROR,
         )
 
-    async def _dead_update(self, raw: RawUpdate, why: Classified) -> None:
-        topic, partition, offset, key, value = raw
-        await self.dead_letter(
-            key, value, topic, partition, offset, Stage.APPLY, why.reason, why.detail
-        )
-        await self._retrying(partial(self._skip, topic, partition, offset))
+    async def _dead_update(self, entry: Entry, why: Classified) -> None:
+        await self._dead_entry(entry, why.reason, why.detail)
 
-    async def _stage2_batch(self, raw: Sequence[RawUpdate]) -> BatchOutcome:
+    async def _dead_entry(self, entry: Entry, reason: DeadLetterReason, detail: str) -> None:
+        topic, partition, offset, key, d = entry
+        value = d.raw or (d.update.to_json_bytes() if d.update is not None else b"")
+        await self.dead_letter(
+            key, value, topic, partition, offset, Stage.APPLY, reason, detail,
+            headers=[(UPDATE_INDEX_HEADER, str(d.index).encode())],
+        )
+        after = (offset + 1, 0) if d.last else (offset, d.index + 1)
+        await self._retrying(partial(self._skip, topic, partition, after))
+
+    async def _stage2_batch(self, entries: Sequence[Entry]) -> BatchOutcome:
         await self.start()
-        items, poison = self.decode(raw)
+        items = [
+            BatchItem(t, p, o, d.update, k, b"", d.index, d.count)
+            for t, p, o, k, d in entries
+            if d.update is not None
+        ]
         started = time.perf_counter()
         store = self.store
         outcome = await self._retrying(lambda: store.apply(items))
         self.metrics.stage2(
-            len(raw), outcome.applied, outcome.replayed, time.perf_counter() - started
+            len(entries), outcome.applied, outcome.replayed, time.perf_counter() - started
         )
-        for topic, partition, offset, key, value, why in poison:
-            await self.dead_letter(
-                key, value, topic, partition, offset, Stage.APPLY,
-                DeadLetterReason.INVALID_UPDATE, why,
-            )
-            await self._retrying(partial(self._skip, topic, partition, offset))
+        for entry in entries:
+            if entry[4].update is None:
+                await self._dead_entry(entry, DeadLetterReason.INVALID_UPDATE, entry[4].error)
         for dead in outcome.dead:
             i = dead.item
             await self.dead_letter(
-                i.key, i.value, i.topic, i.partition, i.offset, Stage.APPLY,
+                i.key, i.update.to_json_bytes(), i.topic, i.partition, i.offset, Stage.APPLY,
                 DeadLetterReason(dead.reason), dead.detail,
+                headers=[(UPDATE_INDEX_HEADER, str(i.index).encode())],
             )
         await self.publish(outcome.outbox)
         return outcome
@@ -501,18 +547,9 @@ class Runtime:
         await self.publish(records, wait_for_database=False)
         return len(records)
 
-    async def _skip(self, topic: str, partition: int, offset: int) -> None:
+    async def _skip(self, topic: str, partition: int, after: tuple[int, int]) -> None:
         """Advance past an update that went to the dead-letter topic instead."""
-        await self.pool.execute(
-            """INSERT INTO consumer_positions (consumer, topic, partition, next_offset, updated_at)
-               VALUES ($1, $2, $3, $4, clock_timestamp())
-               ON CONFLICT (consumer, topic, partition) DO UPDATE
-               SET next_offset = GREATEST(consumer_positions.next_offset, EXCLUDED.next_offset)""",
-            self.consumer_name,
-            topic,
-            partition,
-            offset + 1,
-        )
+        await self.pool.execute(ADVANCE_POSITION, self.consumer_name, topic, partition, *after)
 
     async def _retrying(self, op: Callable[[], Awaitable[T]]) -> T:
         """Run a storage operation until it succeeds; the stream stalls meanwhile (nothing is

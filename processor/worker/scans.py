@@ -16,9 +16,9 @@ from processor.core.scans import (
     unmapped_alert,
 )
 from processor.logs import get_logger
-from processor.sink import enqueue, insert_alerts
 from processor.worker.route import Parked, unpark
 from processor.worker.runtime import Runtime
+from processor.worker.sink import enqueue, insert_alerts
 from processor.worker.unmapped import expire_unmapped
 from schemas.alerts import Alert
 

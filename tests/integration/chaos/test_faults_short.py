@@ -41,7 +41,7 @@ async def test_kills_and_rebalances_lose_nothing_and_apply_nothing_twice(
     print({k: v for k, v in report.items() if k != "config"})
     assert report["drained"], "the worker did not catch up after the faults"
     assert report["recordsSent"] > 3000
-    assert report["updatesApplied"] == report["updatesOnInternalTopic"]
+    assert report["internalRecordsApplied"] == report["internalRecords"]
     assert report["lost"] == 0, report["examples"]
     assert report["appliedTwice"] == 0, report["examples"]
     assert report["diverged"] == 0, report["examples"]

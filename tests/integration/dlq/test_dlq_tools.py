@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet
 from processor.db import create_pool
 from processor.dlq import REPLAY_OF_HEADER, build_dead_letter
 from processor.producer import make_producer
-from processor.publish import Publisher
+from processor.worker.publish import Publisher
 from schemas.dlq import DeadLetterInfo, DeadLetterReason, Stage
 from tests.conftest import StackSlice
 

@@ -23,11 +23,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from processor.bench.replay import replay_updates
+from processor.core.internal_records import decode
 from processor.core.lifecycle import LifecyclePolicy
 from processor.db import init_connection
 from processor.producer import make_producer
 from processor.sim.genesys import Leg, queue_conversation
-from processor.sink import load_sessions
+from processor.worker.sink import load_sessions
+from schemas.commands import SessionUpdate
 from schemas.session import SessionState
 from tests.conftest import StackSlice
 
@@ -278,11 +280,25 @@ async def internal_progress(env: StackSlice, app_id: str) -> tuple[int, int]:
     return int(applied), len(records)
 
 
-def replay(records: list[Any], policy: LifecyclePolicy) -> dict[uuid.UUID, SessionState]:
+def replay(
+    records: list[Any], policy: LifecyclePolicy
+) -> tuple[dict[uuid.UUID, SessionState], int]:
     """The oracle: the pure lifecycle folded over the internal topic, session by session in
-    partition order — exactly what stage 2 must have applied, each record once. The same fold
-    the fault suite judges by (``processor.bench.replay``)."""
-    return replay_updates([[(r.key, r.value) for r in records]], policy).sessions
+    partition order — exactly what stage 2 must have applied, each update once. The same fold
+    the fault suite judges by (``processor.bench.replay``). Returns the sessions and how many
+    updates the records held (each record is a batch, ``schemas/updates.py``)."""
+    r = replay_updates([[(r.key, r.value) for r in records]], policy)
+    return r.sessions, r.updates
+
+
+def internal_updates(records: list[Any]) -> list[SessionUpdate]:
+    """Every update the internal topic's records hold, in order."""
+    out: list[SessionUpdate] = []
+    for r in records:
+        for d in decode(r.value or b""):
+            assert d.update is not None, f"an unreadable internal record ({d.error})"
+            out.append(d.update)
+    return out
 
 
 _COMPARED = (

@@ -238,7 +238,9 @@ async def test_hostile_records_never_stop_the_stream_nor_leak_pii(
         only=ONLY,
     )
     app_id, log = f"w-{uuid.uuid4().hex[:6]}", tmp_path / "worker.log"
-    worker = Worker(env, log, app_id).start()
+    # The planted national phone numbers are British: the guard reads national formats for
+    # the configured region only (CHATSTATE_PII_DEFAULT_REGION).
+    worker = Worker(env, log, app_id, pii_default_region="GB").start()
     failures: list[str] = []
     try:
         placed = await produce(env, corpus.records)

@@ -16,7 +16,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from processor.dlq import DEFAULT_MAX_BYTES, DeadLetter, build_dead_letter
-from processor.sink import OutboxRecord
+from processor.worker.sink import OutboxRecord
 from schemas.dlq import DeadLetterInfo
 
 __all__ = ["Publisher"]

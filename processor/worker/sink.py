@@ -4,8 +4,13 @@ One transaction holds everything a batch does: the session rows, their conversat
 history, the alert log, the outbox of records to publish, and the Kafka positions the batch
 covers. The positions' rows are locked first (``FOR UPDATE``), which fences two workers that
 briefly both think they own a partition during a rebalance: the second waits, then sees the
-first one's position and skips what it already applied. A record below the stored position is
+first one's position and skips what it already applied. An update below the stored position is
 a replay and is skipped, so a crash, a rebalance or a redelivery never applies anything twice.
+
+A record of the internal topic holds an ordered batch of updates (``schemas/updates.py``), so a
+position is ``(next_offset, next_index)``: the next update to apply is update ``next_index`` of
+the record at ``next_offset`` (migration 0006). A batch split by the failure isolation, or one
+update dead-lettered alone, moves the position inside a record, and a replay resumes there.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from schemas.observation import ConversationState
 from schemas.session import ConversationRecord, SessionState, SessionStatus
 
 __all__ = [
+    "ADVANCE_POSITION",
     "BatchItem",
     "BatchOutcome",
     "DeadItem",
@@ -46,7 +52,19 @@ class BatchItem:
     offset: int
     update: SessionUpdate
     key: bytes | None = None  # the raw record, for the dead-letter topic
-    value: bytes = b""
+    value: bytes = b""  # this update's own JSON when known (else re-encoded for a dead letter)
+    index: int = 0  # place in the record's batch of updates
+    count: int = 1  # updates in the record
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return (self.offset, self.index)
+
+    @property
+    def after(self) -> tuple[int, int]:
+        """The stored position once this update is applied or skipped."""
+        last = self.index + 1 >= self.count
+        return (self.offset + 1, 0) if last else (self.offset, self.index + 1)
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,18 @@ class BatchOutcome:
     changed_sessions: int = 0
     outbox: list[OutboxRecord] = field(default_factory=list)
     dead: list[DeadItem] = field(default_factory=list)
+
+
+# Moves a position forward only ((offset, index) compared as a pair); the row exists (locked by
+# the batch, or inserted by a skip).
+ADVANCE_POSITION = """
+    INSERT INTO consumer_positions (consumer, topic, partition, next_offset, next_index, updated_at)
+    VALUES ($1, $2, $3, $4, $5, clock_timestamp())
+    ON CONFLICT (consumer, topic, partition) DO UPDATE
+    SET next_offset = EXCLUDED.next_offset, next_index = EXCLUDED.next_index,
+        updated_at = EXCLUDED.updated_at
+    WHERE (consumer_positions.next_offset, consumer_positions.next_index)
+          < (EXCLUDED.next_offset, EXCLUDED.next_index)"""
 
 
 class SessionStore:
@@ -99,7 +129,7 @@ class SessionStore:
             return out
         async with self.pool.acquire() as conn, conn.transaction():
             positions = await self._lock_positions(conn, items)
-            fresh = [i for i in items if i.offset >= positions[(i.topic, i.partition)]]
+            fresh = [i for i in items if i.position >= positions[(i.topic, i.partition)]]
             out.replayed = len(items) - len(fresh)
             if fresh:
                 await self._apply_fresh(conn, fresh, out)
@@ -110,7 +140,7 @@ class SessionStore:
 
     async def _lock_positions(
         self, conn: Conn, items: Sequence[BatchItem]
-    ) -> dict[tuple[str, int], int]:
+    ) -> dict[tuple[str, int], tuple[int, int]]:
         tps = sorted({(i.topic, i.partition) for i in items})
         topics, parts = [t for t, _ in tps], [p for _, p in tps]
         await conn.execute(
@@ -122,7 +152,7 @@ class SessionStore:
             parts,
         )
         rows = await conn.fetch(
-            """SELECT topic, partition, next_offset FROM consumer_positions
+            """SELECT topic, partition, next_offset, next_index FROM consumer_positions
                WHERE consumer = $1 AND (topic, partition) IN
                      (SELECT * FROM unnest($2::text[], $3::int[]))
                ORDER BY topic, partition FOR UPDATE""",
@@ -130,19 +160,18 @@ class SessionStore:
             topics,
             parts,
         )
-        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        return {(r["topic"], r["partition"]): (r["next_offset"], r["next_index"]) for r in rows}
 
     async def _save_positions(self, conn: Conn, items: Sequence[BatchItem]) -> None:
-        top: dict[tuple[str, int], int] = {}
+        top: dict[tuple[str, int], tuple[int, int]] = {}
         for i in items:
             key = (i.topic, i.partition)
-            top[key] = max(top.get(key, -1), i.offset + 1)
+            top[key] = max(top.get(key, (-1, 0)), i.after)
         await conn.executemany(
-            """UPDATE consumer_positions SET next_offset = GREATEST(next_offset, $4),
-                      updated_at = clock_timestamp()
-               WHERE consumer = $1 AND topic = $2 AND partition = $3""",
-            [(self.consumer, t, p, o) for (t, p), o in top.items()],
+            ADVANCE_POSITION,
+            [(self.consumer, t, p, o, x) for (t, p), (o, x) in top.items()],
         )
+
 
     # -- the batch -----------------------------------------------------------------------------
 
