@@ -5,12 +5,13 @@ BIN     := $(VENV)/bin
 PYTEST  := $(BIN)/pytest
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: help install system-deps run test test-unit test-integration test-e2e lint stack-up stack-down stack-status clean bench bench-api chaos fuzz
+.PHONY: help install system-deps run test test-unit test-integration test-e2e lint lint-deploy stack-up stack-down stack-status clean bench bench-api chaos fuzz
 
 help:
 	@echo "make run    - install, bring the local stack up, apply topics + migrations, run chatstate"
 	@echo "make test   - install, bring up (or reuse) the stack, run every test against real servers"
 	@echo "make lint   - ruff + mypy"
+	@echo "make lint-deploy - helm lint/template, promtool, and tests/deploy on the chart, compose, dashboard"
 	@echo "make bench  - throughput + latency of the worker vs raw ceiling and naive baseline (results/)"
 	@echo "make bench-api - requests/s and p50/p99 of persist and context at 50 clients (wrk)"
 	@echo "make fuzz   - hostile records on every worker input, many seeds (short form is in make test)"
@@ -77,6 +78,41 @@ fuzz: install system-deps
 lint: install
 	$(BIN)/ruff check processor schemas tests
 	$(BIN)/mypy
+
+# The deploy artefacts (issue 16). helm and promtool are built from the Go module proxy at pinned
+# versions (a first build takes minutes and ~1 GB of Go cache) into ~/.cache/chatstate/bin, one
+# directory per version, so a second run starts at once. promtool's Go module version v0.316.0 is
+# Prometheus 3.x's (the proxy serves Prometheus as v0.3xx). No Docker engine here: compose is
+# checked by tests/deploy, and by `docker compose config` too where that plugin exists.
+HELM_VERSION     := v3.22.0
+PROMTOOL_VERSION := v0.316.0
+TOOLS    := $(HOME)/.cache/chatstate/bin
+HELM     := $(TOOLS)/helm-$(HELM_VERSION)/helm
+PROMTOOL := $(TOOLS)/promtool-$(PROMTOOL_VERSION)/promtool
+RENDERED := results/deploy
+CHART    := deploy/helm/chatstate
+KUBE_VERSION := 1.31.0
+
+$(HELM):
+	GOBIN=$(dir $@) GOFLAGS=-buildvcs=false go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+$(PROMTOOL):
+	GOBIN=$(dir $@) GOFLAGS=-buildvcs=false go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+
+lint-deploy: install system-deps $(HELM) $(PROMTOOL)
+	$(HELM) lint --strict $(CHART) -f tests/deploy/values.yaml
+	$(HELM) lint --strict $(CHART) --set kafka.bootstrapServers=kafka:9092
+	mkdir -p $(RENDERED)
+	$(HELM) template chatstate $(CHART) --kube-version $(KUBE_VERSION) -f tests/deploy/values.yaml > $(RENDERED)/chart.yaml
+	$(HELM) template chatstate $(CHART) --kube-version $(KUBE_VERSION) --set kafka.bootstrapServers=kafka:9092 > $(RENDERED)/chart-defaults.yaml
+	$(PROMTOOL) check rules deploy/prometheus/alert-rules.yml
+	@if docker compose version >/dev/null 2>&1; then \
+	  sed 's/=$$/=x/' deploy/compose/env.example > $(RENDERED)/compose.env; \
+	  docker compose -f deploy/compose/compose.yaml --env-file $(RENDERED)/compose.env config -q; \
+	else echo "docker compose: not installed here; tests/deploy/test_compose.py checks the file"; fi
+	@$(LOCAL_STACK)
+	CHATSTATE_DEPLOY_RENDERED=$(RENDERED)/chart.yaml HELM=$(HELM) PROMTOOL=$(PROMTOOL) \
+	  $(PYTEST) tests/deploy
 
 stack-up: install system-deps
 	$(BIN)/chatstate dev up
