@@ -79,12 +79,19 @@ async def test_worker_is_ready_once_assigned_and_its_metrics_count_records(
 
         async def lag_reported() -> str | None:
             m = await _get(f"{worker.ops_url}/metrics")
-            series = r'^chatstate_consumer_lag\{partition="\d+",topic="chatstate.session-updates"\}'
-            lag = re.findall(series + r" (\S+)$", m.text if m else "", re.MULTILINE)
-            return m.text if lag and all(float(v) == 0 for v in lag) else None
+            text = m.text if m else ""
+            lags = {
+                topic: re.findall(
+                    rf'^chatstate_consumer_lag\{{partition="\d+",topic="{topic}"\}} (\S+)$',
+                    text, re.MULTILINE,
+                )
+                for topic in ("genesys.conversations", "chatstate.session-updates")
+            }
+            done = all(v and all(float(x) == 0 for x in v) for v in lags.values())
+            return text if done else None
 
-        # Stage 2's partitions are reported (stage 1 registers its own consumer as a source),
-        # and nothing is left behind once processed.
+        # Both stages' partitions are reported (stage 1's own consumer through
+        # WorkerMetrics.lag_sources), and nothing is left behind once processed.
         await eventually(lag_reported, what="consumer lag 0 per partition", worker=worker)
     finally:
         worker.stop()
