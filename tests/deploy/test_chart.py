@@ -178,6 +178,8 @@ def test_workers_fit_the_partitions_and_outlast_a_batch(manifests: list[dict[str
     (bridge,) = [d for d in by_kind(manifests, "Deployment")
                  if d["metadata"]["name"].endswith("-bridge")]
     assert bridge["spec"]["replicas"] == 1
+    # A new bridge cannot become ready while the old one holds the lease: never both at once.
+    assert bridge["spec"]["strategy"] == {"type": "Recreate"}
 
 
 def test_the_chart_refuses_more_workers_than_partitions() -> None:
