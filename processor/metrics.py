@@ -45,7 +45,7 @@ class _Produced(Protocol):  # read-only members: frozen dataclasses (OutboxRecor
     @property
     def topic(self) -> str: ...
     @property
-    def value(self) -> bytes: ...
+    def value(self) -> bytes | None: ...  # None: a tombstone
 
 
 class WorkerMetrics:
@@ -205,7 +205,7 @@ class WorkerMetrics:
             self.records_out.labels(stage, logical(rec.topic)).inc()
             if rec.topic == alerts_topic:
                 try:
-                    kind = str(json.loads(rec.value).get("type", "unknown"))
+                    kind = str(json.loads(rec.value or b"{}").get("type", "unknown"))
                 except (ValueError, AttributeError):
                     kind = "unknown"
                 self.alerts.labels(kind).inc()

@@ -20,7 +20,7 @@ class _Record(Protocol):  # read-only members: frozen dataclasses (OutboxRecord)
     @property
     def topic(self) -> str: ...
     @property
-    def value(self) -> bytes: ...
+    def value(self) -> bytes | None: ...  # None: a tombstone (never on chat.alerts)
 
 
 R = TypeVar("R", bound=_Record)
@@ -42,7 +42,7 @@ def absolute_alert_records(records: Sequence[R], base: str, alerts_topic: str) -
         return list(records)
     out: list[R] = []
     for rec in records:
-        if rec.topic == alerts_topic:
+        if rec.topic == alerts_topic and rec.value is not None:
             try:
                 body = json.loads(rec.value)
                 link = body["runbook"]

@@ -114,6 +114,17 @@ class Settings(BaseSettings):
         default=False,
         description="Ids chatstate did not issue raise unknown_session instead of starting one.",
     )
+    purge_after: timedelta = Field(
+        default=timedelta(days=30),
+        description="An archived session (RETENTION after its last interaction) is deleted this "
+        "much later: its rows go and chat.sessions gets a tombstone (P0D: once archived).",
+    )
+    expiry_spike_threshold: int = Field(
+        default=100,
+        ge=1,
+        description="More sessions than this expiring in one scan round raise one expiry_spike "
+        "alert (usually: conversations are not being observed).",
+    )
 
     # --- the worker ----------------------------------------------------------------------------
     app_id: str = "chatstate"

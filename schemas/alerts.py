@@ -25,24 +25,16 @@ __all__ = [
     "AlertStatus",
     "AlertType",
     "Severity",
-    "configure_runbook_base",
     "runbook_link",
 ]
 
 RUNBOOK = "docs/runbook.md#{anchor}"
-_runbook_base = ""  # CHATSTATE_RUNBOOK_BASE_URL, set once at a process's start
-
-
-def configure_runbook_base(base_url: str) -> None:
-    """Make runbook links absolute (``CHATSTATE_RUNBOOK_BASE_URL``): an on-call engineer's
-    pager opens a URL, not a path in a repository. Empty: links stay relative."""
-    global _runbook_base
-    _runbook_base = base_url.rstrip("/") + "/" if base_url else ""
 
 
 def runbook_link(anchor: str) -> str:
-    """The runbook section for ``anchor``, absolute when a base URL is configured."""
-    return _runbook_base + RUNBOOK.format(anchor=anchor)
+    """The runbook section for ``anchor``, relative (the shell makes it absolute on the way
+    out with ``CHATSTATE_RUNBOOK_BASE_URL``: ``processor.runbook_links``)."""
+    return RUNBOOK.format(anchor=anchor)
 
 
 class AlertType(StrEnum):

@@ -36,6 +36,7 @@ __all__ = [
     "customer_digest",
     "issued_session",
     "purge_due",
+    "purge_update",
     "session_digest",
     "update_customer",
 ]
@@ -102,6 +103,16 @@ def purge_due(
         return False
     last = session.last_interaction_at or session.created_at
     return last + retention + purge_after <= now
+
+
+def purge_update(psid: uuid.UUID, now: datetime) -> SessionUpdate:
+    """From the retention scan, through the session's partition; re-checked there."""
+    return SessionUpdate(
+        persistent_session_id=psid,
+        source_id=f"timer:purge:{psid}:{now.isoformat()}",
+        received_at=now,
+        command=PurgeSession(due_at=now),
+    )
 
 
 def issued_session(

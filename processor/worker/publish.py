@@ -66,7 +66,7 @@ class Publisher:
         )
         return [
             OutboxRecord(r["outbox_id"], r["topic"], bytes(r["key"]) if r["key"] else None,
-                         bytes(r["value"]))
+                         bytes(r["value"]) if r["value"] is not None else None)
             for r in rows
         ]
 

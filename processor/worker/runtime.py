@@ -112,6 +112,7 @@ class Runtime:
             ttl=settings.session_ttl,
             retention=settings.retention,
             require_issued=settings.require_issued_sessions,
+            purge_after=settings.purge_after,
         )
         self.consumer_name = settings.app_id
         self.metrics = WorkerMetrics()

@@ -16,6 +16,7 @@ from processor.core.scans import (
     unmapped_alert,
 )
 from processor.logs import get_logger
+from processor.worker.retention import purge_round, resolve_round, spike_round
 from processor.worker.route import Parked, unpark
 from processor.worker.runtime import Runtime
 from processor.worker.sink import enqueue, insert_alerts
@@ -35,13 +36,17 @@ async def run_scans(rt: Runtime) -> dict[str, int]:
     await rt.start()
     started = time.perf_counter()
     now = datetime.now(UTC)
+    expired = await _expiry(rt, now)
     counts = {
-        "expire": await _expiry(rt, now),
+        "expire": expired,
+        "expiry_spike": await spike_round(rt, expired, now),
         "archive": await _archive(rt, now),
         "orphaned": await _orphans(rt, now),
         "unmapped": await _unmapped(rt, now),
         "released": await _release_parked(rt),
         "expired_unmapped": await _expire_unmapped(rt, now),
+        "purge": await purge_round(rt, now),
+        "resolved": await resolve_round(rt, now),
         "outbox": await rt.sweep_outbox(),
     }
     rt.metrics.scan_seconds.observe(time.perf_counter() - started)

@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from processor.core.lifecycle import Decision, LifecyclePolicy, SnapshotRow, decide, state_id
+from processor.core.removal import Removal
 from processor.db import Conn
 from processor.errors import OutputTooLarge
+from processor.worker.alert_log import record_alerts
+from processor.worker.removal import denied_sessions, remove_sessions
 from schemas.alerts import Alert
 from schemas.commands import ApplySnapshot, SessionUpdate
 from schemas.observation import ConversationState
@@ -79,7 +82,7 @@ class OutboxRecord:
     outbox_id: int
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone (an erased or purged session on chat.sessions)
 
 
 @dataclass
@@ -204,6 +207,8 @@ class SessionStore:
                 )
             }
 
+        erased = await denied_sessions(conn, [i.update for i in items])  # the deny list
+        removals: list[Removal] = []  # erasure, purge
         changed: dict[uuid.UUID, SessionState] = {}
         conversations: dict[uuid.UUID, tuple[uuid.UUID, ConversationRecord]] = {}
         snapshots: list[SnapshotRow] = []
@@ -217,12 +222,14 @@ class SessionStore:
                     self.policy,
                     issued=u.persistent_session_id in issued,
                     known_snapshots=known,
+                    erased=u.persistent_session_id in erased,
                 )
             except Exception as exc:
                 out.dead.append(DeadItem(item, "lifecycle_error", type(exc).__name__))
                 continue
             out.applied += 1
             alerts.extend(d.alerts)
+            removals.extend([d.removal] if d.removal is not None else [])
             if d.session is None or not d.changed:
                 continue
             sessions[u.persistent_session_id] = d.session
@@ -237,7 +244,8 @@ class SessionStore:
         await save_sessions(conn, list(changed.values()))
         await _save_conversations(conn, list(conversations.values()))
         await _save_snapshots(conn, snapshots)
-        new_alerts = await insert_alerts(conn, alerts)
+        removed = await remove_sessions(conn, removals, self.sessions_topic)
+        new_alerts = await insert_alerts(conn, removed.keep_alerts(alerts))
         out.outbox = await enqueue(
             conn,
             [
@@ -247,8 +255,10 @@ class SessionStore:
                     s.published().to_json_bytes(),
                 )
                 for s in changed.values()
+                if s.persistent_session_id not in removed.ids
             ]
-            + [(self.alerts_topic, a.subject.encode(), a.to_json_bytes()) for a in new_alerts],
+            + [(self.alerts_topic, a.subject.encode(), a.to_json_bytes()) for a in new_alerts]
+            + removed.tombstones,
             self.max_record_bytes,
         )
 
@@ -416,30 +426,14 @@ async def _save_snapshots(conn: Conn, rows: Sequence[SnapshotRow]) -> None:
 
 
 async def insert_alerts(conn: Conn, alerts: Sequence[Alert]) -> list[Alert]:
-    """Record alerts by dedup key; return only those never raised before (page once)."""
-    if not alerts:
-        return []
-    by_key: dict[str, Alert] = {}
-    for a in alerts:
-        by_key.setdefault(a.dedup_key, a)
-    rows = await conn.fetch(
-        """INSERT INTO alert_log (dedup_key, alert_type, subject, first_at, last_at)
-           SELECT k, t, s, d, d FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
-                AS x(k, t, s, d)
-           ON CONFLICT (dedup_key) DO UPDATE SET occurrences = alert_log.occurrences + 1,
-                last_at = GREATEST(alert_log.last_at, EXCLUDED.last_at)
-           RETURNING dedup_key, (xmax = 0) AS inserted""",
-        list(by_key),
-        [a.type.value for a in by_key.values()],
-        [a.subject for a in by_key.values()],
-        [a.detected_at for a in by_key.values()],
-    )
-    return [by_key[r["dedup_key"]] for r in rows if r["inserted"]]
+    """Record alerts by condition and status; return only those never told before (page
+    once when a condition starts, once when it ends: ``processor.worker.alert_log``)."""
+    return await record_alerts(conn, alerts)
 
 
 async def enqueue(
     conn: Conn,
-    records: Sequence[tuple[str, bytes | None, bytes]],
+    records: Sequence[tuple[str, bytes | None, bytes | None]],  # value None: a tombstone
     max_bytes: int | None = None,
 ) -> list[OutboxRecord]:
     """Put records in the outbox inside the caller's transaction (published after commit).
@@ -449,7 +443,7 @@ async def enqueue(
         return []
     if max_bytes is not None:
         for topic, key, value in records:
-            size = len(key or b"") + len(value)
+            size = len(key or b"") + len(value or b"")
             if size > max_bytes:
                 raise OutputTooLarge(topic, size, max_bytes)
     rows = await conn.fetch(

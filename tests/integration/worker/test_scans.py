@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from processor.sim.genesys import detail_event
-from schemas.alerts import Alert, AlertType
+from schemas.alerts import Alert, AlertStatus, AlertType
 from schemas.observation import ConversationState
 from tests.conftest import StackSlice
 from tests.integration.worker.harness import (
@@ -90,5 +90,9 @@ async def test_orphaned_and_unmapped_conversations_alert_once_and_parked_events_
         worker.stop()
     assert len(await alerts_of(env, AlertType.ORPHANED_CONVERSATION)) >= 1
     for kind in (AlertType.ORPHANED_CONVERSATION, AlertType.UNMAPPED_CONVERSATION):
-        keys = [a.dedup_key for a in await alerts_of(env, kind)]
+        keys = [(a.dedup_key, a.status) for a in await alerts_of(env, kind)]
         assert len(keys) == len(set(keys)), f"{kind} raised twice"
+    # Once mapped, the late conversation is no longer unmapped: told resolved, once.
+    ended = [a for a in await alerts_of(env, AlertType.UNMAPPED_CONVERSATION)
+             if a.status is AlertStatus.RESOLVED]
+    assert [a.conversation_id for a in ended] == [late]

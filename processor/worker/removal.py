@@ -1,0 +1,151 @@
+"""Carrying out erasure and purge (``processor.core.removal`` decides them) in stage 2's
+transaction, and the deny list that keeps an erased customer erased.
+
+A removal deletes the session's rows — snapshots, conversations, parked events of its
+conversations, its issued id, the session — and queues a tombstone (the key, no value) for the
+compacted ``chat.sessions``, in the batch's transaction, so it is applied once and in order with
+the session's other updates, and a crash re-sends the tombstone instead of losing it. An erasure
+also deletes the alert log's and the unsent outbox's records about the session and its
+conversations, puts the session's digest on the deny list, and counts the rows in every pending
+erasure request that named the session (so a request asked twice completes either way).
+
+Used by the sink: :func:`denied_sessions` before deciding, :func:`remove_sessions` after.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from processor.core.removal import (
+    Removal,
+    RemovalKind,
+    customer_digest,
+    session_digest,
+    update_customer,
+)
+from processor.db import Conn
+from schemas.alerts import Alert
+from schemas.commands import SessionUpdate
+
+__all__ = ["Removed", "denied_sessions", "remove_sessions"]
+
+
+@dataclass
+class Removed:
+    """What a batch's removals did: the sessions gone, and their tombstones to queue."""
+
+    ids: set[uuid.UUID] = field(default_factory=set)
+    tombstones: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
+    rows_deleted: int = 0
+
+    def keep_alerts(self, alerts: Sequence[Alert]) -> list[Alert]:
+        """Alerts of this batch not about a removed session (they would carry its id)."""
+        return [a for a in alerts if a.persistent_session_id not in self.ids]
+
+
+async def denied_sessions(conn: Conn, updates: Sequence[SessionUpdate]) -> set[uuid.UUID]:
+    """Sessions whose updates must be refused: erased ones, and any whose update names an
+    erased customer with an event from before the erasure (a late event, a replayed dead
+    letter). A customer who comes back after the erasure starts afresh."""
+    if not updates:
+        return set()
+    by_digest = {session_digest(u.persistent_session_id): u.persistent_session_id for u in updates}
+    named: list[tuple[str, uuid.UUID, datetime]] = []
+    for u in updates:
+        customer, at = update_customer(u)
+        if customer is not None:
+            named.append((customer_digest(customer), u.persistent_session_id, at))
+    rows = await conn.fetch(
+        "SELECT digest, kind, erased_at FROM erased_ids WHERE digest = ANY($1::text[])",
+        list(by_digest) + [d for d, _, _ in named],
+    )
+    if not rows:
+        return set()
+    denied = {by_digest[r["digest"]] for r in rows if r["kind"] == "session"}
+    erased_customers = {r["digest"]: r["erased_at"] for r in rows if r["kind"] == "customer"}
+    denied |= {
+        psid for digest, psid, at in named
+        if digest in erased_customers and at <= erased_customers[digest]
+    }
+    return denied
+
+
+def _count(status: str) -> int:
+    """Rows a DELETE touched, from asyncpg's command tag ("DELETE 3")."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def remove_sessions(
+    conn: Conn, removals: Sequence[Removal], sessions_topic: str
+) -> Removed:
+    """Delete every row of each removed session (inside the caller's transaction)."""
+    out = Removed()
+    for r in removals:
+        out.rows_deleted += await _remove(conn, r)
+        out.ids.add(r.persistent_session_id)
+        out.tombstones.append((sessions_topic, str(r.persistent_session_id).encode(), None))
+    return out
+
+
+async def _remove(conn: Conn, removal: Removal) -> int:
+    psid = removal.persistent_session_id
+    conversations = [
+        r[0] for r in await conn.fetch(
+            "SELECT conversation_id FROM session_conversations WHERE persistent_session_id = $1",
+            psid,
+        )
+    ]
+    n = _count(await conn.execute("DELETE FROM snapshots WHERE persistent_session_id = $1", psid))
+    n += _count(await conn.execute(
+        "DELETE FROM session_conversations WHERE persistent_session_id = $1", psid))
+    if conversations:
+        n += _count(await conn.execute(
+            "DELETE FROM unmapped_conversations WHERE conversation_id = ANY($1::uuid[])",
+            conversations))
+    n += _count(await conn.execute(
+        "DELETE FROM issued_sessions WHERE persistent_session_id = $1", psid))
+    n += _count(await conn.execute("DELETE FROM sessions WHERE persistent_session_id = $1", psid))
+    if removal.kind is RemovalKind.ERASED:
+        n += await _forget_mentions(conn, [str(psid), *(str(c) for c in conversations)])
+        await _deny_and_count(conn, removal, n)
+    return n
+
+
+async def _forget_mentions(conn: Conn, ids: Collection[str]) -> int:
+    """Alert-log rows and unsent outbox records about the session or its conversations."""
+    n = _count(await conn.execute(
+        """DELETE FROM alert_log
+           WHERE subject = ANY($1::text[])
+              OR EXISTS (SELECT 1 FROM unnest($1::text[]) AS i(id)
+                         WHERE strpos(dedup_key, id) > 0)""",
+        list(ids),
+    ))
+    n += _count(await conn.execute(
+        "DELETE FROM outbox WHERE key = ANY($1::bytea[])", [i.encode() for i in ids]))
+    return n
+
+
+async def _deny_and_count(conn: Conn, removal: Removal, rows: int) -> None:
+    digest = session_digest(removal.persistent_session_id)
+    await conn.execute(
+        """INSERT INTO erased_ids (digest, kind, erased_at, erasure_id)
+           VALUES ($1, 'session', clock_timestamp(), $2) ON CONFLICT (digest) DO NOTHING""",
+        digest, removal.erasure_id,
+    )
+    await conn.execute(
+        """WITH done AS (
+               UPDATE erasure_sessions SET erased_at = clock_timestamp(),
+                      rows_deleted = CASE WHEN erasure_id = $2 THEN $3 ELSE 0 END
+               WHERE session_digest = $1 AND erased_at IS NULL
+               RETURNING erasure_id, rows_deleted)
+           UPDATE erasures e
+           SET sessions_erased = e.sessions_erased + 1,
+               rows_deleted = e.rows_deleted + done.rows_deleted,
+               completed_at = CASE WHEN e.sessions_erased + 1 >= e.sessions
+                                   THEN clock_timestamp() END
+           FROM done WHERE e.erasure_id = done.erasure_id""",
+        digest, removal.erasure_id, rows,
+    )
