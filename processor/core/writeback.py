@@ -15,6 +15,7 @@ from free text such as ``lastAgentMessage``: free text is where PII hides.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -51,6 +52,12 @@ class WritebackRequest:
             "resumedFromConversationId": str(self.resumed_from_conversation_id),
             "attributes": dict(self.attributes),
         }
+
+    def record(self) -> tuple[bytes, bytes]:
+        """(key, value) of the ``chat.agent-context`` record: keyed by conversation, so two
+        requests for one conversation stay in order."""
+        value = json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True).encode()
+        return str(self.conversation_id).encode(), value
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> WritebackRequest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -84,6 +85,9 @@ def test_returning_customer_gets_notice_and_summary() -> None:
     )
     assert (req.conversation_id, req.participant_id, req.media) == (NEW, "cust-1", "message")
     assert WritebackRequest.from_json(req.to_json()) == req
+    key, value = req.record()
+    assert key == str(NEW).encode()
+    assert WritebackRequest.from_json(json.loads(value)) == req
 
 
 def test_expired_predecessor_named_by_the_lifecycle_is_used() -> None:
