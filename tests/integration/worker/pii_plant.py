@@ -30,6 +30,10 @@ _CARD_STYLES = [
     ("digits", ""),
     ("fullwidth", ""),
 ]
+_DRAMA = [
+    (a, "496", "0") for a in ("113", "114", "116", "117", "118", "121", "131", "141", "151", "161")
+]
+_DRAMA += [("20", "7946", "0"), ("28", "9649", "6"), ("29", "2018", "0")]
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _BETWEEN_DIGITS = re.compile(r"(?<=[0-9])[\s./\-()+]+(?=[0-9])")
 _IBAN_SEP = re.compile(r"[\s.\-]+")
@@ -94,9 +98,11 @@ class Plants:
 
     rng: random.Random
     planted: list[Plant] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)  # needles are unique: a leak names one plant
     klass: str = ""  # set by the generator before each record class
 
     def _plant(self, kind: str, form: str, needle: str) -> None:
+        self.used.add(needle)
         self.planted.append(Plant(len(self.planted), kind, form, self.klass, needle))
 
     def _digits(self, n: int) -> str:
@@ -105,8 +111,10 @@ class Plants:
     def card_digits(self, form: str = "digits") -> str:
         """A Luhn-valid card number, digits only; ``form`` says where the caller puts it."""
         prefix, length = self.rng.choice([("4", 16), ("51", 16), ("55", 16), ("37", 15)])
-        body = prefix + self._digits(length - len(prefix) - 1)
-        number = body + luhn_digit(body)
+        number = ""
+        while not number or number in self.used:
+            body = prefix + self._digits(length - len(prefix) - 1)
+            number = body + luhn_digit(body)
         self._plant("card", form, number)
         return number
 
@@ -120,8 +128,10 @@ class Plants:
         return sep.join(d[i : i + 4] for i in range(0, len(d), 4))
 
     def ssn(self, dashed: bool = True) -> str:
-        area = self.rng.choice([n for n in range(1, 900) if n != 666])
-        s = f"{area:03d}{self.rng.randrange(1, 100):02d}{self.rng.randrange(1, 10000):04d}"
+        s = ""
+        while not s or s in self.used:
+            area = self.rng.choice([n for n in range(1, 900) if n != 666])
+            s = f"{area:03d}{self.rng.randrange(1, 100):02d}{self.rng.randrange(1, 10000):04d}"
         self._plant("ssn", "dashed" if dashed else "undashed", s)
         return f"{s[:3]}-{s[3:5]}-{s[5:]}" if dashed else s
 
@@ -132,14 +142,14 @@ class Plants:
         return value
 
     def phone(self, national: bool = False) -> str:
-        """A UK number from Ofcom's drama ranges: +44 20 7946 0xxx or +44 7700 900xxx."""
-        area, mid, tail = self.rng.choice([("20", "7946", "0"), ("7700", "900", "")])
-        nsn = f"{area}{mid}{tail}{self._digits(4 - len(tail) if tail else 3)}"
+        """A British number from Ofcom's drama ranges that libphonenumber holds valid (the
+        mobile drama range 07700 900xxx is not), e.g. +44 20 7946 0123 or 0113 496 0123."""
+        area, mid, tail = self.rng.choice(_DRAMA)
+        while (nsn := f"{area}{mid}{tail}{self._digits(3)}") in self.used:
+            pass
         self._plant("phone", "national" if national else "international", nsn)
-        rest = nsn[len(area) :]
-        if national:
-            return f"0{area} {rest[: len(mid)]} {rest[len(mid) :]}"
-        return f"+44 {area} {rest[: len(mid)]} {rest[len(mid) :]}"
+        number = f"{area} {mid} {nsn[len(area) + len(mid) :]}"
+        return f"0{number}" if national else f"+44 {number}"
 
     def iban(self) -> str:
         bban = f"WEST{self._digits(6)}{self._digits(8)}"
