@@ -106,6 +106,8 @@ lint-deploy: install system-deps $(HELM) $(PROMTOOL)
 	$(HELM) template chatstate $(CHART) --kube-version $(KUBE_VERSION) -f tests/deploy/values.yaml > $(RENDERED)/chart.yaml
 	$(HELM) template chatstate $(CHART) --kube-version $(KUBE_VERSION) --set kafka.bootstrapServers=kafka:9092 > $(RENDERED)/chart-defaults.yaml
 	$(PROMTOOL) check rules deploy/prometheus/alert-rules.yml
+	$(PROMTOOL) test rules tests/deploy/alert-rules.test.yml
+	$(PROMTOOL) check config --syntax-only deploy/prometheus/prometheus.yml
 	@if docker compose version >/dev/null 2>&1; then \
 	  sed 's/=$$/=x/' deploy/compose/env.example > $(RENDERED)/compose.env; \
 	  docker compose -f deploy/compose/compose.yaml --env-file $(RENDERED)/compose.env config -q; \
