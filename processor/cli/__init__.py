@@ -20,6 +20,7 @@ _GROUPS: list[tuple[str, str, str]] = [
     ("processor.cli.worker_cmd", "worker_app", "worker"),
     ("processor.cli.worker_cmd", "session_app", "session"),
     ("processor.cli.worker_cmd", "alerts_app", "alerts"),
+    ("processor.cli.customer_cmd", "app", "customer"),
     ("processor.cli.dlq_cmd", "app", "dlq"),
     ("processor.cli.run_cmd", "app", "run"),
     ("processor.cli.api_cmd", "app", "api"),

@@ -1,8 +1,9 @@
-"""``chatstate worker``, ``chatstate session show``, ``chatstate alerts tail``."""
+"""``chatstate worker``, ``chatstate session show | list``, ``chatstate alerts tail``."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import uuid
 
@@ -112,6 +113,35 @@ def show(persistent_session_id: str) -> None:
         typer.secho(f"no session {psid}", err=True, fg="red")
         raise typer.Exit(1)
     echo_json(data)
+
+
+@session_app.command("list")
+@friendly_errors
+def list_sessions(
+    status: str = typer.Option(None, help="Only this status (active, idle, expired, ...)."),
+    customer: str = typer.Option(None, help="Only this customerIdHashed."),
+    limit: int = typer.Option(20, min=1, max=10_000, help="At most this many."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """Recent sessions, most recently changed first: an id to `session show`."""
+    from processor.cli._sessions_io import SessionLine, format_line, recent_sessions
+    from processor.db import create_pool
+    from schemas.session import SessionStatus
+
+    if status is not None and status not in {s.value for s in SessionStatus}:
+        raise typer.BadParameter(f"one of {', '.join(s.value for s in SessionStatus)}")
+    settings = load_settings()
+
+    async def fetch() -> list[SessionLine]:
+        pool = await create_pool(endpoints(settings).database_url, min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return await recent_sessions(conn, status, customer, limit)
+        finally:
+            await pool.close()
+
+    for s in asyncio.run(fetch()):
+        sys.stdout.write((json.dumps(s.to_json()) if as_json else format_line(s)) + "\n")
 
 
 @alerts_app.command("tail")
