@@ -25,7 +25,7 @@ from typing import Protocol
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from processor.core.pii import Finding, redact_bytes, redact_text
+from processor.core.pii import DEFAULT_REGION, Finding, redact_bytes, redact_text
 from processor.errors import ChatstateError, ConfigError
 from schemas.dlq import HEADER_PREFIX, DeadLetterInfo, DeadLetterReason
 
@@ -190,14 +190,14 @@ def split_headers(
 
 # --- building a dead letter ------------------------------------------------------------------
 def _redact_headers(
-    headers: Sequence[tuple[str, bytes]],
+    headers: Sequence[tuple[str, bytes]], region: str
 ) -> tuple[list[tuple[str, bytes]], list[str]]:
     out: list[tuple[str, bytes]] = []
     where: list[str] = []
     for name, hv in headers:
-        safe_name, kinds = redact_text(name)
+        safe_name, kinds = redact_text(name, region=region)
         where += [f"headers[{safe_name}]:{k.value}" for k in kinds]
-        safe_value, found = redact_bytes(hv)
+        safe_value, found = redact_bytes(hv, region=region)
         where += [f"headers[{safe_name}]{f.path}:{f.kind.value}" for f in found]
         out.append((safe_name, safe_value))
     return out, where
@@ -215,6 +215,7 @@ def build_dead_letter(
     *,
     encryption_key: str | None,
     max_bytes: int,
+    region: str = DEFAULT_REGION,
 ) -> DeadLetter:
     """The dead letter for one record: redacted key, headers and value (the very same bytes
     when the guard found nothing), the original's headers first and then ``info.headers()``
@@ -223,9 +224,9 @@ def build_dead_letter(
     ``max_bytes`` below :data:`MIN_MAX_BYTES` or an invalid key (both configuration)."""
     if max_bytes < MIN_MAX_BYTES:
         raise ValueError(f"max_bytes must be at least {MIN_MAX_BYTES}")
-    safe_key, key_found = redact_bytes(key) if key is not None else (None, [])
-    safe_value, value_found = redact_bytes(value)
-    safe_headers, header_where = _redact_headers(headers)
+    safe_key, key_found = redact_bytes(key, region=region) if key is not None else (None, [])
+    safe_value, value_found = redact_bytes(value, region=region)
+    safe_headers, header_where = _redact_headers(headers, region)
     mine = _paths("key", key_found) + header_where + _paths("", value_found)
     info = info.model_copy(
         update={

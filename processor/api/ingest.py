@@ -37,7 +37,7 @@ async def persist(request: Request) -> Response:
     client = request.scope[CLIENT_KEY]
     snapshot = await json_body(request, SnapshotIn)
     psid = str(snapshot.persistent_session_id)
-    guarded = guard_snapshot(snapshot)
+    guarded = guard_snapshot(snapshot, region=state.settings.pii_default_region)
     for f in guarded.findings:
         outcome = "rejected" if f in guarded.rejected else "redacted"
         state.metrics.pii_findings.labels(f.kind, outcome).inc()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from processor.core.normalise import validation_detail
+from processor.core.pii import DEFAULT_REGION, scan
 from processor.core.rawjson import Refused, load
 from processor.core.snapshots import reason_of
 from schemas.commands import SessionCommand
@@ -20,8 +21,11 @@ from schemas.observation import Rejected
 __all__ = ["parse_command"]
 
 
-def parse_command(raw: bytes) -> SessionCommand | Rejected:
-    """A record of ``chat.session-commands`` -> a command, or why not. Never raises."""
+def parse_command(raw: bytes, *, region: str = DEFAULT_REGION) -> SessionCommand | Rejected:
+    """A record of ``chat.session-commands`` -> a command, or why not. Never raises.
+
+    Its free text (a close reason, who asked) goes onward to the internal topic and the
+    database, so it passes the PII guard like a snapshot does (ids and times it never alters)."""
     try:
         data = load(raw)
         if not isinstance(data, dict):
@@ -30,7 +34,8 @@ def parse_command(raw: bytes) -> SessionCommand | Rejected:
         if problem := check_tree(data):  # a command's strings all reach the database
             return Rejected(reason=problem.reason or DeadLetterReason.INVALID_COMMAND,
                             detail=problem.message)
-        return SessionCommand.model_validate(data)
+        guarded = scan(data, region=region)
+        return SessionCommand.model_validate(guarded.value if guarded.findings else data)
     except Refused as r:
         return Rejected(reason=r.reason, detail=r.detail)
     except ValidationError as exc:

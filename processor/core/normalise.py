@@ -240,6 +240,8 @@ def _parse(raw: bytes, pii: list[str], *, typed_only: bool = False) -> ParseResu
         raise _Reject(_INVALID, "eventBody is absent or null")
     meta = doc.get("metadata")
     correlation = meta.get("CorrelationId") if type(meta) is dict else None
+    if type(correlation) is str:  # an id by contract, copied onward: never trusted to be one
+        correlation = redact_text(correlation)[0]
     version = doc.get("version")
     try:
         if typed_only:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from processor.core.normalise import validation_detail
-from processor.core.pii import Finding, Policy, scan
+from processor.core.pii import DEFAULT_REGION, Finding, Policy, scan
 from processor.core.rawjson import Refused, load
 from schemas.commands import PiiFindingRef
 from schemas.dlq import DeadLetterReason
@@ -59,7 +59,10 @@ def _ref(f: Finding) -> PiiFindingRef:
 
 
 def guard_snapshot(
-    snapshot: SnapshotIn, policy: Mapping[str, Policy] = DEFAULT_POLICY
+    snapshot: SnapshotIn,
+    policy: Mapping[str, Policy] = DEFAULT_POLICY,
+    *,
+    region: str = DEFAULT_REGION,
 ) -> GuardedSnapshot:
     result = scan(
         {
@@ -67,6 +70,7 @@ def guard_snapshot(
             "customProperties": snapshot.custom_properties,
         },
         policy,
+        region=region,
     )
     # Nothing found means nothing was replaced: the snapshot goes on as it came (rebuilding it
     # from the scanned copy was a tenth of the API's work per snapshot).
@@ -87,7 +91,7 @@ def guard_snapshot(
 
 
 def parse_snapshot(
-    raw: bytes, policy: Mapping[str, Policy] = DEFAULT_POLICY
+    raw: bytes, policy: Mapping[str, Policy] = DEFAULT_POLICY, *, region: str = DEFAULT_REGION
 ) -> GuardedSnapshot | Rejected:
     """A record of ``chat.snapshots`` -> a guarded snapshot, or why not. Never raises: the caps
     of :mod:`schemas.limits` have reasons of their own, a contract breach is
@@ -102,7 +106,7 @@ def parse_snapshot(
         except ValidationError as exc:
             return Rejected(reason=reason_of(exc, DeadLetterReason.INVALID_SNAPSHOT),
                             detail=validation_detail(exc))
-        return guard_snapshot(snapshot, policy)
+        return guard_snapshot(snapshot, policy, region=region)
     except Refused as r:
         return Rejected(reason=r.reason, detail=r.detail)
     except Exception as exc:  # the promise is "never raises": a bug must not stop stage 1

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from processor.core.commands import parse_command
 from processor.core.normalise import parse_genesys
+from processor.core.pii import DEFAULT_REGION, PiiKind, redact_text
 from processor.core.snapshots import GuardedSnapshot, parse_snapshot
 from schemas.commands import (
     ApplySnapshot,
@@ -105,17 +106,18 @@ class Routed:
 Parsed = Accepted | Skipped | Rejected | GuardedSnapshot | SessionCommand
 
 
-def parse_all(records: Sequence[Inbound]) -> list[Parsed]:
+def parse_all(records: Sequence[Inbound], *, region: str = DEFAULT_REGION) -> list[Parsed]:
     """Parse every record with the contract of its input; never raises (each parser catches
-    everything, and a record's failure is its own ``Rejected``)."""
+    everything, and a record's failure is its own ``Rejected``). ``region`` is the PII guard's
+    default phone region (``CHATSTATE_PII_DEFAULT_REGION``)."""
     out: list[Parsed] = []
     for r in records:
         if r.logical == CONVERSATIONS:
             out.append(parse_genesys(r.value))
         elif r.logical == SNAPSHOTS:
-            out.append(parse_snapshot(r.value))
+            out.append(parse_snapshot(r.value, region=region))
         else:
-            out.append(parse_command(r.value))
+            out.append(parse_command(r.value, region=region))
     return out
 
 
@@ -202,14 +204,25 @@ def route(
     return out
 
 
+_MAX_HEADER_FINDINGS = 50
+_KINDS = frozenset(k.value for k in PiiKind)
+
+
 def _header_findings(headers: Sequence[tuple[str, bytes]]) -> list[PiiFindingRef]:
-    """PII the producer redacted before writing (the API does): paths and kinds only."""
+    """PII the producer redacted before writing (the API does): paths and kinds only. Anyone
+    can write this header, and its paths reach the snapshot history and alerts: a kind must
+    be one the guard names, a path is capped and itself passes the guard."""
     for name, value in headers:
         if name == PII_FINDINGS_HEADER:
             try:
-                return [PiiFindingRef.model_validate(f) for f in json.loads(value)]
-            except (ValueError, TypeError, ValidationError):
+                found = [PiiFindingRef.model_validate(f) for f in json.loads(value)]
+            except (ValueError, TypeError, ValidationError, RecursionError):
                 return []
+            return [
+                PiiFindingRef(path=redact_text(f.path[:300])[0], kind=f.kind)
+                for f in found[:_MAX_HEADER_FINDINGS]
+                if f.kind in _KINDS
+            ]
     return []
 
 
