@@ -47,6 +47,7 @@ def emulator(
         "subscribed (0: wait for POST /emulator/feed).",
     ),
     rate: float = typer.Option(50.0, help="Notifications per second of the feed."),
+    seed: int = typer.Option(7, help="The simulator's seed for the fed traffic."),
     queues: int = typer.Option(3, help="Queues the traffic is spread over."),
     heartbeat_s: float = typer.Option(30.0, help="Seconds between socket heartbeats."),
 ) -> None:
@@ -61,7 +62,7 @@ def emulator(
         for k, v in emu.env().items():
             typer.echo(f"export {k}={v}")
         if sessions:
-            emu.call(_feed, emu, sessions, rate, queues)
+            emu.call(_feed, emu, sessions, rate, queues, seed)
         else:
             emu.call(_plan, emu, queues)
         try:
@@ -71,8 +72,10 @@ def emulator(
             pass
 
 
-async def _feed(emu: object, sessions: int, rate: float, queues: int) -> None:
-    emu.app.state.feed.start(sessions=sessions, rate=rate, queues=queues)  # type: ignore[attr-defined]
+async def _feed(emu: object, sessions: int, rate: float, queues: int, seed: int) -> None:
+    feed = emu.app.state.feed  # type: ignore[attr-defined]
+    feed.plan(0, seed, queues)  # the queues exist before a bridge looks for them
+    feed.start(sessions=sessions, rate=rate, queues=queues, seed=seed)
 
 
 async def _plan(emu: object, queues: int) -> None:

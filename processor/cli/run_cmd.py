@@ -32,6 +32,10 @@ app = typer.Typer(help="Run everything in the foreground (make run).")
 def run(
     demo: bool = typer.Option(True, help="Feed a small scripted scenario once the worker is up."),
     api: bool = typer.Option(True, help="Serve the HTTP API beside the worker."),
+    genesys: bool = typer.Option(
+        True, help="Run the Genesys emulator and the bridge (unless GENESYS_* name an org, "
+        "then the bridge only): Genesys -> bridge -> Kafka -> worker, with write-back."
+    ),
 ) -> None:
     """Stack up, topics + migrations, worker + API; Ctrl-C stops what this started."""
     settings = load_settings()
@@ -73,6 +77,8 @@ def run(
         children.append(subprocess.Popen([*exe, "api"], env=env))
         typer.echo(f"API on http://{settings.api_host}:{settings.api_port} (docs: "
                    f"http://{settings.api_ops_host}:{settings.api_ops_port}/docs)")
+    if genesys:
+        children.extend(_genesys(env, exe))
     if demo and find_spec("processor.sim") is not None:
         time.sleep(5)
         children.append(
@@ -99,3 +105,26 @@ def run(
         if started_stack:
             stack.down()
             typer.echo("local stack stopped")
+
+
+def _genesys(env: dict[str, str], exe: list[str]) -> list[subprocess.Popen[bytes]]:
+    """The bridge, and the emulator it talks to when no org is configured (its own seed, so
+    its conversations are not the simulator's)."""
+    from processor.emulator import free_port
+
+    out: list[subprocess.Popen[bytes]] = []
+    configured = any(os.environ.get(k) for k in ("GENESYS_REGION", "GENESYS_API_BASE_URL"))
+    if not configured:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        out.append(subprocess.Popen(
+            [*exe, "emulator", "--port", str(port), "--sessions", "20", "--rate", "10",
+             "--seed", "11"], env=env, stdout=subprocess.DEVNULL,
+        ))
+        env.update({"GENESYS_API_BASE_URL": url, "GENESYS_LOGIN_BASE_URL": url,
+                    "GENESYS_CLIENT_ID": "emulator-client",
+                    "GENESYS_CLIENT_SECRET": "emulator-secret"})
+        typer.echo(f"Genesys emulator on {url} (faults: POST {url}/emulator/faults)")
+    out.append(subprocess.Popen([*exe, "bridge"], env=env))
+    typer.echo("bridge: Genesys notifications -> genesys.conversations (docs/bridge.md)")
+    return out
