@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 
 from processor.bridge import Bridge
 from processor.core.normalise import parse_genesys
@@ -26,6 +24,8 @@ from processor.emulator import EmulatorServer
 from processor.emulator.feed import Feed
 from schemas.observation import Accepted, ConversationState
 from tests.conftest import StackSlice
+from tests.integration.worker.harness import Worker
+from tests.integration.worker.harness import read_topic as read_records
 
 ROOT = Path(__file__).parents[3]
 
@@ -116,38 +116,23 @@ class Seen:
     headers: list[dict[str, bytes]] = field(default_factory=list)
 
 
-async def read_topic(env: StackSlice, idle_s: float = 1.5) -> Seen:
-    consumer = AIOKafkaConsumer(
-        env.topic("genesys.conversations"),
-        bootstrap_servers=env.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        group_id=None,
-        **env.kafka_security.client_options(),
-    )
-    await consumer.start()
+async def read_topic(env: StackSlice) -> Seen:
     out = Seen()
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=int(idle_s * 1000), max_records=5000)
-            if not batch:
-                return out
-            for records in batch.values():
-                for r in records:
-                    out.records += 1
-                    headers = {k: v for k, v in r.headers}
-                    out.headers.append(headers)
-                    out.raw.append(r.value or b"")
-                    if "chatstate-backfill" in headers:
-                        out.backfilled += 1
-                    result = parse_genesys(r.value or b"")
-                    assert isinstance(result, Accepted), result
-                    cid = str(result.observation.conversation_id)
-                    assert r.key == cid.encode()
-                    out.seen.add(cid)
-                    if result.observation.state is ConversationState.ENDED:
-                        out.ended.add(cid)
-    finally:
-        await consumer.stop()
+    for r in await read_records(env, "genesys.conversations"):
+        out.records += 1
+        headers = dict(r.headers)
+        out.headers.append(headers)
+        out.raw.append(r.value or b"")
+        if "chatstate-backfill" in headers:
+            out.backfilled += 1
+        result = parse_genesys(r.value or b"")
+        assert isinstance(result, Accepted), result
+        cid = str(result.observation.conversation_id)
+        assert r.key == cid.encode()
+        out.seen.add(cid)
+        if result.observation.state is ConversationState.ENDED:
+            out.ended.add(cid)
+    return out
 
 
 def missing_final_states(emu: EmulatorServer, seen: Seen) -> dict[str, list[str]]:
@@ -175,12 +160,13 @@ _UNPREFIXED = {
 }
 
 
-class BridgeProcess:
-    """``chatstate bridge`` as a subprocess (SIGKILL tests, two bridges)."""
+class BridgeProcess(Worker):
+    """``chatstate bridge`` as a subprocess (SIGKILL tests): the worker harness's process
+    handling (kill, stop, log tail) with the bridge's command and settings."""
 
     def __init__(self, env: StackSlice, emu: EmulatorServer, log: Path, **overrides: Any) -> None:
         settings = bridge_settings(emu, **overrides)
-        self.log_path = log
+        self.env, self.log_path, self.app_id = env, log, "chatstate"
         self.vars = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": env.kafka_bootstrap,
@@ -204,19 +190,6 @@ class BridgeProcess:
             stderr=subprocess.STDOUT,
         )
         return self
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
     def log_lines(self) -> list[dict[str, Any]]:
         out = []

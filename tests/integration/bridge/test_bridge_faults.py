@@ -26,7 +26,7 @@ from tests.integration.bridge.harness import (
 )
 
 pytestmark = [pytest.mark.integration]
-NOTHING_MISSING = {"unseen": [], "not_ended": []}
+NOTHING_MISSING: dict[str, list[str]] = {"unseen": [], "not_ended": []}
 
 
 async def gaps(env: StackSlice) -> list[asyncpg.Record]:

@@ -8,7 +8,6 @@ import json
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from processor.core.writeback import NOTICE_KEY, SUMMARY_KEY, WritebackRequest
 from processor.emulator import EmulatorServer
@@ -16,6 +15,7 @@ from processor.producer import make_producer
 from schemas.alerts import Alert, AlertType
 from tests.conftest import StackSlice
 from tests.integration.bridge.harness import feed_done, running_bridge, start_feed, until
+from tests.integration.worker.harness import read_topic as read_records
 
 pytestmark = [pytest.mark.integration]
 
@@ -78,16 +78,6 @@ async def test_agent_context_reaches_the_customer_participant(
 
 
 async def read_alerts(env: StackSlice) -> list[Alert]:
-    consumer = AIOKafkaConsumer(
-        env.topic("chat.alerts"),
-        bootstrap_servers=env.kafka_bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        **env.kafka_security.client_options(),
-    )
-    await consumer.start()
-    try:
-        batch = await consumer.getmany(timeout_ms=3000)
-        return [Alert.model_validate_json(r.value or b"{}") for rs in batch.values() for r in rs]
-    finally:
-        await consumer.stop()
+    return [
+        Alert.model_validate_json(r.value or b"{}") for r in await read_records(env, "chat.alerts")
+    ]

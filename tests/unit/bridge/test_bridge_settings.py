@@ -30,6 +30,6 @@ def test_a_bridge_without_credentials_is_refused_naming_the_variables() -> None:
     s = Settings(genesys_region="mypurecloud.com")
     with pytest.raises(ConfigError, match="GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET"):
         Bridge(s, "k:9092", KafkaSecurity(), "postgresql://x/y")
-    s = Settings(genesys_client_id="c", genesys_client_secret=SECRET)  # type: ignore[arg-type]
+    s = Settings(genesys_client_id="c", genesys_client_secret=SECRET)
     with pytest.raises(ConfigError, match="GENESYS_REGION"):
         Bridge(s, "k:9092", KafkaSecurity(), "postgresql://x/y")

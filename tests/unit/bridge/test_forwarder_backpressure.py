@@ -45,7 +45,7 @@ def envelope(n: int) -> dict[str, Any]:
 async def test_kafka_down_blocks_readers_and_loses_nothing() -> None:
     FlakyProducer.log = []
     FlakyProducer.down.set()
-    fwd = Forwarder(FlakyProducer, "t", buffer=5, batch=2, write_timeout_s=1.0)  # type: ignore[arg-type]
+    fwd = Forwarder(FlakyProducer, "t", buffer=5, batch=2, write_timeout_s=1.0)
     runner = asyncio.create_task(fwd.run())
 
     async def reader() -> int:

@@ -57,7 +57,7 @@ def test_names_addresses_and_pii_in_attributes_go_ids_and_read_attributes_stay()
     text = json.dumps(clean)
     for raw in ("Jane Doe", "jane.doe@example.com", "4111 1111 1111 1111", "555 0100"):
         assert raw not in text
-    attrs = clean["eventBody"]["participants"][0]["attributes"]  # type: ignore[index]
+    attrs = clean["eventBody"]["participants"][0]["attributes"]
     assert attrs["context.persistentSessionId"] == PSID
     assert attrs["context.customerIdHashed"] == "ab" * 32
     assert attrs["resumedFromConversationId"] == CONV
