@@ -21,6 +21,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from processor.core.alert_status import resolved
 from processor.core.internal_records import Decoded, decode, pack
 from processor.core.lifecycle import LifecyclePolicy, alert
 from processor.core.scans import parked_overflow_alert
@@ -128,6 +129,7 @@ class Runtime:
         self._update_partitions: int | None = None  # of the internal topic, from the broker
         self._lock = asyncio.Lock()
         self.degraded_since: float | None = None
+        self.degraded_alert: Alert | None = None  # firing, until the database answers again
         self.stopping = False  # set on SIGTERM: retry loops give up, the batch stays unacked
 
     # -- resources -----------------------------------------------------------------------------
@@ -596,13 +598,16 @@ class Runtime:
                     outage_s=round(time.monotonic() - self.degraded_since, 1),
                 )
                 self.degraded_since = None
+                if self.degraded_alert is not None:  # the condition ended: told resolved
+                    await self._degraded_alert("", ending=self.degraded_alert)
             return result
 
     def _logical(self, topic: str) -> str:
         return topic.removeprefix(self.catalog.prefix)
 
-    async def _degraded_alert(self, error: str) -> None:
-        """Straight to Kafka: the alert log and the outbox live in the database that is down."""
+    async def _degraded_alert(self, error: str, *, ending: Alert | None = None) -> None:
+        """Straight to Kafka: the alert log and the outbox live in the database that is down.
+        With ``ending``: the outage is over, told as that alert's ``resolved``."""
         started = datetime.now(UTC)
         a = alert(
             AlertType.PERSISTENCE_DEGRADED,
@@ -611,7 +616,10 @@ class Runtime:
             f"persistence_degraded:{self.consumer_name}:{started.isoformat()}",
             started,
             details={"error": error, "worker": self.consumer_name},
-        )
+        ) if ending is None else resolved(
+            AlertType.PERSISTENCE_DEGRADED, ending.dedup_key, started,
+            "PostgreSQL answers again")
+        self.degraded_alert = a if ending is None else None
         a = a.model_copy(update={"runbook": runbook_url(a.runbook, self.settings.runbook_base_url)})
         try:
             await self.producer.send_and_wait(

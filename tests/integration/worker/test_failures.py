@@ -21,7 +21,7 @@ from processor.migrate import migrate
 from processor.settings import Settings
 from processor.worker.runtime import Runtime
 from processor.worker.sink import OutboxRecord
-from schemas.alerts import Alert, AlertType
+from schemas.alerts import Alert, AlertStatus, AlertType
 from schemas.dlq import DeadLetterInfo
 from tests.conftest import StackSlice
 from tests.integration.worker.harness import (
@@ -79,9 +79,11 @@ async def private_postgres() -> AsyncIterator[PrivatePostgres]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-async def _degraded_alerts(env: StackSlice) -> list[Alert]:
+async def _degraded_alerts(
+    env: StackSlice, status: AlertStatus = AlertStatus.FIRING
+) -> list[Alert]:
     alerts = [Alert.model_validate_json(r.value) for r in await read_topic(env, "chat.alerts")]
-    return [a for a in alerts if a.type is AlertType.PERSISTENCE_DEGRADED]
+    return [a for a in alerts if a.type is AlertType.PERSISTENCE_DEGRADED and a.status is status]
 
 
 @needs_pg_binaries
@@ -111,6 +113,8 @@ async def test_postgres_down_for_20s_loses_nothing_and_alerts_once(
         assert len(await db_sessions(private)) == 150
         degraded = await _degraded_alerts(env)
         assert len(degraded) == 1, [a.dedup_key for a in degraded]
+        [ended] = await _degraded_alerts(env, AlertStatus.RESOLVED)  # the outage's end, once
+        assert ended.dedup_key == degraded[0].dedup_key
 
 
 @needs_pg_binaries
@@ -138,6 +142,8 @@ async def test_a_database_outage_while_publishing_the_outbox_alerts_and_forgets_
             await pg.start()
             await asyncio.wait_for(publishing, 60)
             assert await rt.pool.fetchval("SELECT count(*) FROM outbox") == 0
+            [ended] = await _degraded_alerts(env, AlertStatus.RESOLVED)
+            assert ended.dedup_key == degraded[0].dedup_key
         finally:
             await rt.stop()
         sent = [r.key for r in await read_topic(env, "chat.sessions")]
