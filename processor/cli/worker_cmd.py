@@ -27,9 +27,10 @@ def worker(
     import faust
 
     from processor.topics import Catalog
-    from processor.worker.app import create_app
+    from processor.worker.app import create_app, use_uvloop
     from processor.worker.ops import WorkerOps
 
+    use_uvloop()
     settings = load_settings()
     if app_id:
         settings = settings.model_copy(update={"app_id": app_id})

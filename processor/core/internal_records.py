@@ -37,7 +37,7 @@ class OutRecord:
     partition: int
     key: bytes
     value: bytes
-    updates: int
+    updates: tuple[SessionUpdate, ...]
 
 
 @dataclass(frozen=True)
@@ -65,28 +65,30 @@ def pack(
     """Group ``updates`` by the partition their session hashes to, keeping their order, into
     records of at most ``max_bytes``. An update too large for a record of its own raises
     :class:`OutputTooLarge` before anything is produced (the caller's isolation finds it)."""
-    by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
+    by_partition: dict[int, list[tuple[bytes, bytes, SessionUpdate]]] = {}
     cache: dict[bytes, int] = {}
     for u in updates:
         key = str(u.persistent_session_id).encode()
         p = cache.get(key)
         if p is None:
             p = cache[key] = partition_for(key, partitions)
-        by_partition.setdefault(p, []).append((key, u.to_json_bytes()))
+        by_partition.setdefault(p, []).append((key, u.to_json_bytes(), u))
     out: list[OutRecord] = []
     room = max_bytes - len(_HEAD) - len(_TAIL) - 36  # the key is a UUID's text
     for p, items in by_partition.items():
         chunk: list[bytes] = []
+        held: list[SessionUpdate] = []
         size, first = 0, items[0][0]
-        for key, value in items:
+        for key, value, u in items:
             if len(value) > room:
                 raise OutputTooLarge(topic, len(value) + len(_HEAD) + len(_TAIL), max_bytes)
             if chunk and size + len(value) + 1 > room:
-                out.append(OutRecord(p, first, encode(chunk), len(chunk)))
-                chunk, size, first = [], 0, key
+                out.append(OutRecord(p, first, encode(chunk), tuple(held)))
+                chunk, held, size, first = [], [], 0, key
             chunk.append(value)
+            held.append(u)
             size += len(value) + 1
-        out.append(OutRecord(p, first, encode(chunk), len(chunk)))
+        out.append(OutRecord(p, first, encode(chunk), tuple(held)))
     return out
 
 

@@ -90,6 +90,14 @@ class Publisher:
             )
         )
 
+    async def produce_dead_letters(self, dead: Sequence[DeadLetter]) -> None:
+        """Produce dead letters already built, all in flight at once, and wait for the acks."""
+        futures = [
+            await self.producer.send(self.dlq_topic, d.value, key=d.key, headers=list(d.headers))
+            for d in dead
+        ]
+        await asyncio.gather(*futures)
+
     async def produce_dead_letter(self, dead: DeadLetter) -> None:
         """Produce a dead letter already built and wait for Kafka's ack."""
         await self.producer.send_and_wait(

@@ -13,6 +13,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
@@ -43,6 +44,7 @@ from processor.worker.failures import (
     isolate,
     pause,
 )
+from processor.worker.handoff import Handoff
 from processor.worker.parked import OverflowWatch, ParkedIndex
 from processor.worker.publish import Publisher
 from processor.worker.route import (
@@ -101,6 +103,21 @@ _HEALTHY_KAFKA_RETRIES = 5
 UPDATE_INDEX_HEADER = "chatstate-update-index"
 
 
+@dataclass(frozen=True)
+class ToDeadLetter:
+    """A record to send to ``chat.dlq``: where it came from, what failed, and why."""
+
+    key: bytes | None
+    value: bytes
+    topic: str
+    partition: int
+    offset: int
+    stage: Stage
+    reason: DeadLetterReason
+    detail: str
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
 class Runtime:
     def __init__(self, settings: Settings, kafka_bootstrap: str, database_url: str) -> None:
         self.settings = settings
@@ -127,6 +144,7 @@ class Runtime:
         self._pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
         self._update_partitions: int | None = None  # of the internal topic, from the broker
+        self.handoff = Handoff()  # stage 1 -> stage 2 in this process, skipping a decode
         self._lock = asyncio.Lock()
         self.degraded_since: float | None = None
         self.degraded_alert: Alert | None = None  # firing, until the database answers again
@@ -138,7 +156,7 @@ class Runtime:
         async with self._lock:
             if self._producer is None:
                 producer = make_producer(
-                    self.kafka_bootstrap, self.kafka_security, linger_ms=10,
+                    self.kafka_bootstrap, self.kafka_security, linger_ms=1,
                     max_batch_size=256 * 1024,
                 )
                 try:
@@ -284,18 +302,15 @@ class Runtime:
         self.parked_here.difference_update(to_release)  # released, or gone already
         if routed.parked:
             await self._retrying(lambda: self._park(routed.parked))
-        for rec, reason, detail in routed.dead:
-            await self.dead_letter(
-                rec.key,
-                rec.value,
-                rec.topic,
-                rec.partition,
-                rec.offset,
-                Stage.NORMALISE,
-                DeadLetterReason(reason),
-                detail,
-                headers=rec.headers,
-            )
+        await self.dead_letters(
+            [
+                ToDeadLetter(
+                    rec.key, rec.value, rec.topic, rec.partition, rec.offset,
+                    Stage.NORMALISE, DeadLetterReason(reason), detail, rec.headers,
+                )
+                for rec, reason, detail in routed.dead
+            ]
+        )
         if routed.pii_rejected:
             await self.emit_alerts(
                 [
@@ -391,7 +406,8 @@ class Runtime:
                 )
                 for r in records
             ]
-            await asyncio.gather(*futures)
+            for r, meta in zip(records, await asyncio.gather(*futures), strict=True):
+                self.handoff.keep(self.updates_topic, r.partition, meta.offset, r.value, r.updates)
 
         await self.kafka(send)
 
@@ -466,12 +482,18 @@ class Runtime:
     # -- stage 2 -------------------------------------------------------------------------------
 
     def entries(self, raw: Sequence[RawUpdate]) -> list[Entry]:
-        """Every update of every record, in order, each with its place in its record."""
-        return [
-            (topic, partition, offset, key, d)
-            for topic, partition, offset, key, value in raw
-            for d in decode(value)
-        ]
+        """Every update of every record, in order, each with its place in its record (taken
+        from stage 1's hand-off when this process produced the record, else decoded)."""
+        out: list[Entry] = []
+        for topic, partition, offset, key, value in raw:
+            held = self.handoff.take(topic, partition, offset, value)
+            decoded = (
+                decode(value)
+                if held is None
+                else [Decoded(i, len(held), u, b"") for i, u in enumerate(held)]
+            )
+            out.extend((topic, partition, offset, key, d) for d in decoded)
+        return out
 
     async def stage2(self, raw: Sequence[RawUpdate]) -> None:
         """Apply a batch of internal records; returns once every update in them is committed in
@@ -660,51 +682,69 @@ class Runtime:
         *,
         headers: Sequence[tuple[str, bytes]] = (),
     ) -> None:
-        """Send one record to ``chat.dlq``, redacted (and its original encrypted when a key is
-        configured), then alert. The dead letter is capped below the broker's record size, so
-        writing it can never be the next thing that fails forever."""
+        """Send one record to ``chat.dlq`` (see :meth:`dead_letters`)."""
+        await self.dead_letters(
+            [ToDeadLetter(key, value, topic, partition, offset, stage, reason, detail,
+                          tuple(headers))]
+        )
+
+    async def dead_letters(self, records: Sequence[ToDeadLetter]) -> None:
+        """Send records to ``chat.dlq``, redacted (and their originals encrypted when a key is
+        configured), then alert. Each dead letter is capped below the broker's record size, so
+        writing it can never be the next thing that fails forever. A batch's dead letters go in
+        one produce round and one alert transaction (one round trip each per record was stage
+        1's largest cost on traffic with a few bad records per batch)."""
+        if not records:
+            return
         now = datetime.now(UTC)
-        info = DeadLetterInfo(
-            source_topic=topic,
-            source_partition=partition,
-            source_offset=offset,
-            stage=stage,
-            reason=reason,
-            detail=detail,
-            failed_at=now,
-        )
         key_setting = self.settings.dlq_encryption_key
-        dead = build_dead_letter(
-            key,
-            value,
-            headers,
-            info,
-            encryption_key=key_setting.get_secret_value() if key_setting else None,
-            max_bytes=self.settings.max_record_bytes,
-        )
-        await self.kafka(lambda: self.publisher.produce_dead_letter(dead))
-        self.metrics.dead_letter(stage, reason)
-        log.warning(
-            "dead-lettered a record",
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            stage=stage,
-            reason=reason,
-        )
+        built = [
+            build_dead_letter(
+                r.key,
+                r.value,
+                r.headers,
+                DeadLetterInfo(
+                    source_topic=r.topic,
+                    source_partition=r.partition,
+                    source_offset=r.offset,
+                    stage=r.stage,
+                    reason=r.reason,
+                    detail=r.detail,
+                    failed_at=now,
+                ),
+                encryption_key=key_setting.get_secret_value() if key_setting else None,
+                max_bytes=self.settings.max_record_bytes,
+            )
+            for r in records
+        ]
+        await self.kafka(lambda: self.publisher.produce_dead_letters(built))
+        for r in records:
+            self.metrics.dead_letter(r.stage, r.reason)
+            log.warning(
+                "dead-lettered a record",
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
+                stage=r.stage,
+                reason=r.reason,
+            )
         await self.emit_alerts(
             [
                 alert(
                     AlertType.DEAD_LETTER,
                     Severity.WARNING,
-                    f"records could not be processed at stage {stage} ({reason}); see chat.dlq",
-                    f"dead_letter:{stage}:{reason}:{now:%Y-%m-%dT%H}",
+                    f"records could not be processed at stage {r.stage} ({r.reason}); "
+                    "see chat.dlq",
+                    f"dead_letter:{r.stage}:{r.reason}:{now:%Y-%m-%dT%H}",
                     now,
                     details={
-                        "stage": stage.value,
-                        "reason": reason.value,
-                        "firstSource": f"{topic}:{partition}:{offset}",
+                        "stage": r.stage.value,
+                        "reason": r.reason.value,
+                        "firstSource": f"{r.topic}:{r.partition}:{r.offset}",
                     },
-                ).model_copy(update={"runbook": RUNBOOK.format(anchor=runbook_anchor(reason))})
+                ).model_copy(
+                    update={"runbook": RUNBOOK.format(anchor=runbook_anchor(r.reason))}
+                )
+                for r in records
             ]
         )

@@ -56,8 +56,9 @@ def test_packing_keeps_every_update_once_in_order_on_its_sessions_partition(
     got: list[SessionUpdate] = []
     for r in records:
         decoded = decode(r.value)
-        assert [d.index for d in decoded] == list(range(r.updates))
-        assert all(d.count == r.updates for d in decoded)
+        assert [d.index for d in decoded] == list(range(len(r.updates)))
+        assert all(d.count == len(r.updates) for d in decoded)
+        assert [d.update for d in decoded] == list(r.updates), "a JSON round trip is exact"
         for d in decoded:
             assert d.update is not None
             assert partition_for(str(d.update.persistent_session_id).encode(), partitions) == (
@@ -86,7 +87,7 @@ def test_records_are_split_at_the_size_cap_and_a_lone_update_over_it_raises() ->
     records = pack(updates, 6, TOPIC, 12_000)
     assert len(records) > 1
     assert all(len(r.value) + len(r.key) <= 12_000 for r in records)
-    assert sum(r.updates for r in records) == 30
+    assert sum(len(r.updates) for r in records) == 30
     with pytest.raises(OutputTooLarge):
         pack([update(psid, 0, reason="x" * 20_000)], 6, TOPIC, 12_000)
 
