@@ -3,8 +3,9 @@
 A *generation* is the set of channels (at most 1,000 topics each) that covers the topics. It is
 replaced by building the next one first — channels created, subscribed, sockets open and
 reading — and only then closing the old one, whenever Genesys announces
-``v2.system.socket_closing``, the channels near their 24 h life, or the watched topics change;
-meanwhile both deliver and the duplicates are harmless. A socket that *dies* (closed without
+``v2.system.socket_closing``, the channels near their 24 h life, the token that created them
+nears its end (a channel stops with its token), or the watched topics change; meanwhile both
+deliver and the duplicates are harmless. A socket that *dies* (closed without
 notice, or silent past the heartbeat threshold) leaves a gap: from its last message until the
 next generation reads again; the gap is recorded for the backfill.
 """
@@ -24,7 +25,7 @@ import structlog
 
 from processor.bridge.socket import ChannelSocket, Deliver, SocketDead
 from processor.bridge.topics import chunks
-from processor.genesys import GenesysApi
+from processor.genesys import GenesysApi, TokenSource
 
 __all__ = ["ChannelManager"]
 
@@ -37,6 +38,7 @@ class _Generation:
     number: int
     sockets: list[ChannelSocket]
     started: float
+    ends: float  # when it must be replaced: its age limit, or its token's end
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -51,7 +53,9 @@ class ChannelManager:
         max_age: timedelta = timedelta(hours=23),
         topics_per_channel: int = 1000,
         gap_slack: timedelta = timedelta(seconds=5),
+        tokens: TokenSource | None = None,
     ) -> None:
+        self._tokens = tokens
         self._api, self._deliver, self._on_gap = api, deliver, on_gap
         self._silence, self._max_age = silence_s, max_age.total_seconds()
         self._per_channel, self._slack = topics_per_channel, gap_slack
@@ -105,14 +109,15 @@ class ChannelManager:
                     await self._retire(old)
                 gap_start, reason = await self._wait_for_change(new)
         finally:
-            if self._gen is not None:
-                await self._retire(self._gen)
+            gen, self._gen = self._gen, None  # stopping: its sockets' ends are no gap
+            if gen is not None:
+                await self._retire(gen)
 
     async def _wait_for_change(self, gen: _Generation) -> tuple[datetime | None, str]:
         """Until something asks for a new generation; returns the gap's start when a socket
         of ``gen`` died (None for a planned replacement)."""
         while True:
-            left = gen.started + self._max_age - time.monotonic()
+            left = gen.ends - time.monotonic()
             try:
                 number, what, at = await asyncio.wait_for(self._events.get(), max(0.0, left))
             except TimeoutError:
@@ -132,6 +137,10 @@ class ChannelManager:
         self._count += 1
         number = self._count
         sockets: list[ChannelSocket] = []
+        ends = time.monotonic() + self._max_age
+        if self._tokens is not None:
+            token = await self._tokens.renew_before(self._max_age + 60.0)
+            ends = min(ends, token.renew_at)
         try:
             for topics in chunks(self._topics, self._per_channel) if self._topics else []:
                 channel = await self._api.create_channel()
@@ -145,7 +154,7 @@ class ChannelManager:
             for s in sockets:
                 await s.close()
             raise
-        gen = _Generation(number, sockets, time.monotonic())
+        gen = _Generation(number, sockets, time.monotonic(), ends)
         gen.tasks = [asyncio.create_task(self._read(gen, s)) for s in sockets]
         log.info(
             "bridge.channels_ready",
@@ -165,7 +174,7 @@ class ChannelManager:
         try:
             await sock.run()
         except SocketDead as dead:
-            if self._gen is gen or self._gen is None:
+            if self._gen is gen:
                 log.warning("bridge.socket_lost", channel=dead.channel_id, why=dead.why)
                 self._events.put_nowait((gen.number, "dead", dead.last_seen))
 

@@ -137,6 +137,7 @@ class Bridge:
             on_gap,
             silence_s=s.bridge_heartbeat_timeout_s,
             max_age=s.bridge_channel_max_age,
+            tokens=tokens,
         )
         last = await gaps.last_alive()
         while True:  # Genesys unreachable at start: keep trying (the gap since `last` grows)

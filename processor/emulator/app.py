@@ -74,7 +74,8 @@ def create_app(org: Org, ws_base: str) -> Starlette:
         path, method = request.url.path, request.method
         parts = path.strip("/").split("/")
         if path == "/api/v2/notifications/channels" and method == "POST":
-            ch = org.new_channel()
+            bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+            ch = org.new_channel(bearer)
             expires = datetime.fromtimestamp(time.time() + org.channel_ttl_s).astimezone()
             return JSONResponse(
                 {
@@ -161,8 +162,8 @@ def create_app(org: Org, ws_base: str) -> Starlette:
         async def beat() -> None:
             while not done.is_set():
                 await asyncio.sleep(org.heartbeat_s)
-                if time.monotonic() >= ch.expires_at:
-                    await close()  # Genesys ends a channel at its 24 h life
+                if time.monotonic() >= min(ch.expires_at, ch.token_expires_at):
+                    await close()  # Genesys ends a channel at its 24 h life or its token's end
                     return
                 with contextlib.suppress(Exception):
                     await ws.send_json(

@@ -38,6 +38,7 @@ class Channel:
     id: str
     created: float
     expires_at: float
+    token_expires_at: float = float("inf")  # a channel stops with the token that created it
     topics: set[str] = field(default_factory=set)
     sockets: dict[int, Send] = field(default_factory=dict)
     closers: dict[int, Callable[[], Awaitable[None]]] = field(default_factory=dict)
@@ -217,9 +218,14 @@ class Org:
         return True
 
     # --- notifications ---------------------------------------------------------------------
-    def new_channel(self) -> Channel:
+    def new_channel(self, token: str = "") -> Channel:
         now = time.monotonic()
-        ch = Channel(str(uuid.uuid4()), now, now + self.channel_ttl_s)
+        ch = Channel(
+            str(uuid.uuid4()),
+            now,
+            now + self.channel_ttl_s,
+            token_expires_at=self.tokens.get(token, float("inf")),
+        )
         self.channels[ch.id] = ch
         return ch
 

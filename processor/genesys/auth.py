@@ -27,9 +27,13 @@ class Token:
     expires_at: float  # clock() time
     lifetime_s: float
 
+    @property
+    def renew_at(self) -> float:
+        """When to stop using it: 10% of its life or 5 minutes before it expires."""
+        return self.expires_at - min(300.0, self.lifetime_s * 0.1)
+
     def fresh(self, now: float) -> bool:
-        margin = min(300.0, self.lifetime_s * 0.1)
-        return now < self.expires_at - margin
+        return now < self.renew_at
 
 
 class TokenSource:
@@ -57,6 +61,20 @@ class TokenSource:
             if token is None or not token.fresh(self._clock()):
                 token = self._token = await self._fetch()
             return token.value
+
+    @property
+    def current(self) -> Token | None:
+        return self._token
+
+    async def renew_before(self, seconds: float) -> Token:
+        """A token that lives at least ``seconds`` more, fetched if the cached one does not.
+        A notification channel belongs to the token that created it and stops with it, so
+        channels are created with a token that outlives their planned life."""
+        async with self._lock:
+            token = self._token
+            if token is None or token.expires_at - self._clock() < seconds:
+                token = self._token = await self._fetch()
+            return token
 
     def invalidate(self, value: str) -> None:
         """The API refused ``value`` (401): the next :meth:`get` fetches a new token, unless

@@ -168,3 +168,24 @@ async def test_two_bridges_one_works_the_standby_takes_over(
                 "the standby's channels",
             )
             assert len(emu.org.channels) > channels_before
+
+
+async def test_channels_are_replaced_before_their_token_ends(
+    env: StackSlice, emu: EmulatorServer
+) -> None:
+    """Genesys stops a channel when the token that created it expires; tokens here live 3 s,
+    so the bridge must renew the token and replace the channels, make before break, again and
+    again, with nothing lost and no gap."""
+    emu.org.token_ttl_s = 3.0
+    async with running_bridge(env, emu) as bridge:
+        await start_feed(emu, sessions=40, rate=25, queues=3)  # ~10 s: three token lives
+        await feed_done(emu, 90)
+        manager = bridge.manager
+        assert manager is not None
+        assert (manager.status()["generation"] or 0) >= 3
+        assert bridge.forwarder is not None
+        assert await bridge.forwarder.drain(20)
+    assert emu.org.lost == 0
+    assert await gaps(env) == []
+    seen = await read_topic(env)
+    assert missing_final_states(emu, seen) == NOTHING_MISSING

@@ -175,3 +175,17 @@ def test_regions_and_explicit_urls() -> None:
         base_urls(None, "http://e:1")
     with pytest.raises(ConfigError):
         base_urls("not a region")
+
+
+async def test_renew_before_gives_a_token_that_outlives_the_channel_it_will_create() -> None:
+    clock = Clock()
+    fake = Fake(lambda r: httpx.Response(200, json={}), expires_in=3600)
+    tokens = make(fake, clock).tokens
+    first = await tokens.renew_before(1800)
+    assert fake.tokens_issued == 1
+    assert (await tokens.renew_before(1800)) is first  # 3,600 s left: kept
+    clock.now += 2000  # 1,600 s left: not enough for a channel planned to live 1,800 s
+    second = await tokens.renew_before(1800)
+    assert second is not first
+    assert fake.tokens_issued == 2
+    assert second.renew_at == clock.now + 3600 - 300
