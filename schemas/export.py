@@ -30,6 +30,7 @@ from schemas.genesys import (
 from schemas.observation import ConversationObservation
 from schemas.session import SessionState
 from schemas.snapshot import SnapshotIn
+from schemas.updates import SessionUpdateBatch
 
 __all__ = ["ASYNCAPI_FILE", "CONTRACTS", "TopicLike", "render", "write"]
 
@@ -48,6 +49,7 @@ CONTRACTS: dict[str, tuple[type[BaseModel], Mode]] = {
     "session-state": (SessionState, "serialization"),
     "session-command": (SessionCommand, "serialization"),
     "session-update": (SessionUpdate, "serialization"),
+    "session-update-batch": (SessionUpdateBatch, "serialization"),
     "alert": (Alert, "serialization"),
     "dead-letter-info": (DeadLetterInfo, "serialization"),
 }
@@ -58,7 +60,7 @@ _PAYLOADS: dict[str, tuple[list[str], list[Literal["receive", "send"]]]] = {
     "genesys.conversations": (["genesys-envelope", "genesys-eventbridge-envelope"], ["receive"]),
     "chat.snapshots": (["snapshot"], ["receive", "send"]),
     "chat.session-commands": (["session-command"], ["receive", "send"]),
-    "chatstate.session-updates": (["session-update"], ["receive", "send"]),
+    "chatstate.session-updates": (["session-update-batch"], ["receive", "send"]),
     "chat.sessions": (["session-state"], ["send"]),
     "chat.alerts": (["alert"], ["send"]),
     "chat.dlq": ([], ["send"]),

@@ -47,7 +47,7 @@ def test_the_asyncapi_document_describes_every_topic_with_its_payload() -> None:
     assert addresses == set(catalog.topics)
     messages = doc["components"]["messages"]
     refs = json.dumps(messages)
-    for stem in ("genesys-envelope", "snapshot", "session-state", "alert", "session-update"):
+    for stem in ("genesys-envelope", "snapshot", "session-state", "alert", "session-update-batch"):
         assert f"./{stem}.schema.json" in refs
     for op in doc["operations"].values():
         assert op["action"] in ("send", "receive")
