@@ -23,7 +23,12 @@ def bridge(
     from processor.bridge import Bridge
     from processor.devstack.resolve import endpoints
 
+    import logging
+
     settings = load_settings()
+    logging.getLogger("httpx").setLevel(
+        logging.WARNING
+    )  # a line per request: the bridge logs its own
     ep = endpoints(settings)
     runner = Bridge(settings, ep.kafka_bootstrap, ep.kafka_security, ep.database_url, name)
 
