@@ -20,10 +20,10 @@ def bridge(
     name: str = typer.Option("default", help="Bridges with one name share one lease."),
 ) -> None:
     """Run the bridge; a second one with the same name waits as a standby."""
+    import logging
+
     from processor.bridge import Bridge
     from processor.devstack.resolve import endpoints
-
-    import logging
 
     settings = load_settings()
     logging.getLogger("httpx").setLevel(
