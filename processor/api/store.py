@@ -123,6 +123,13 @@ FROM issued_sessions i LEFT JOIN sessions s USING (persistent_session_id)
 WHERE i.customer_id_hashed = $1 AND i.superseded_at IS NULL
 FOR UPDATE OF i
 """
+_LAPSED_FIRST_SIGHT = """
+SELECT persistent_session_id FROM (
+    SELECT persistent_session_id, status, expires_at FROM sessions
+    WHERE customer_id_hashed = $1 ORDER BY created_at DESC, persistent_session_id LIMIT 1) latest
+WHERE status IN ('expired', 'archived')
+   OR (status IN ('active', 'idle') AND expires_at <= $2)
+"""
 _SUPERSEDE = """
 UPDATE issued_sessions SET superseded_at = $2
 WHERE persistent_session_id = $1 AND superseded_at IS NULL
@@ -259,6 +266,10 @@ class PgSessionStore:
                 )
             previous = current["persistent_session_id"]
             await conn.execute(_SUPERSEDE, previous, now)
+        else:
+            # No issued session: a session that started on first sight (ids from another back
+            # end) and lapsed is what the new one continues, as GET /v1/customers/context says.
+            previous = await conn.fetchval(_LAPSED_FIRST_SIGHT, customer, now)
         psid = uuid.uuid4()
         won = await conn.fetchval(_INSERT_ISSUED, psid, customer, previous, now)
         if won is None:

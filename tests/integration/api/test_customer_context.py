@@ -187,3 +187,24 @@ async def test_an_issue_kafka_did_not_take_is_503_and_the_retry_returns_and_anno
     assert retried["created"] is False  # the row was written: the same session
     [record] = await read_topic(env.kafka_bootstrap, env.topic("chat.session-commands"), expect=1)
     assert record.key == retried["persistentSessionId"].encode()
+
+
+async def test_a_session_started_on_first_sight_that_lapsed_is_what_the_issued_one_continues(
+    api: RunningApi, db: asyncpg.Connection
+) -> None:
+    customer = customer_hash("first-sight")
+    old = uuid.uuid4()  # issued by another back end: the worker started it on first sight
+    await db.execute(
+        "INSERT INTO sessions (persistent_session_id, status, version, customer_id_hashed,"
+        " latest_snapshot, latest_snapshot_at, created_at, updated_at)"
+        " VALUES ($1, 'expired', 4, $2, $3, now(), now() - interval '4 days', now())",
+        old, customer, SNAPSHOT)
+    conversation = await _conversation(db, old, "ended")
+    told = await _customer_context(api, customer)
+    assert told["state"] == "none"
+    assert told["predecessor"]["persistentSessionId"] == str(old)
+    issued = await api.issue(customer)
+    assert issued["previousSessionId"] == str(old)
+    assert issued["predecessor"]["latestSnapshot"] == SNAPSHOT
+    assert issued["resumeFromConversationId"] == str(conversation)
+    assert (await _customer_context(api, customer))["state"] == "renewed"
