@@ -23,12 +23,13 @@ import asyncpg
 
 from processor.core.lifecycle import Decision, LifecyclePolicy, SnapshotRow, decide, state_id
 from processor.core.removal import Removal
+from processor.core.writeback import writeback_for
 from processor.db import Conn
 from processor.errors import OutputTooLarge
 from processor.worker.alert_log import record_alerts
 from processor.worker.removal import denied_sessions, remove_sessions
 from schemas.alerts import Alert
-from schemas.commands import ApplySnapshot, SessionUpdate
+from schemas.commands import ApplySnapshot, ObserveConversation, SessionUpdate
 from schemas.observation import ConversationState
 from schemas.session import ConversationRecord, SessionState, SessionStatus
 
@@ -118,6 +119,7 @@ class SessionStore:
         sessions_topic: str,
         alerts_topic: str,
         max_record_bytes: int | None = None,
+        agent_context_topic: str | None = None,
     ) -> None:
         self.pool = pool
         self.consumer = consumer
@@ -125,6 +127,8 @@ class SessionStore:
         self.sessions_topic = sessions_topic
         self.alerts_topic = alerts_topic
         self.max_record_bytes = max_record_bytes
+        # Where the bridge reads what to show the agent (None: no write-back, e.g. in tests).
+        self.agent_context_topic = agent_context_topic
 
     async def apply(self, items: Sequence[BatchItem]) -> BatchOutcome:
         out = BatchOutcome()
@@ -213,11 +217,13 @@ class SessionStore:
         conversations: dict[uuid.UUID, tuple[uuid.UUID, ConversationRecord]] = {}
         snapshots: list[SnapshotRow] = []
         alerts: list[Alert] = []
+        writebacks: list[tuple[str, bytes | None, bytes | None]] = []
         for item in items:
             u = item.update
+            before = sessions.get(u.persistent_session_id)
             try:
                 d: Decision = decide(
-                    sessions.get(u.persistent_session_id),
+                    before,
                     u,
                     self.policy,
                     issued=u.persistent_session_id in issued,
@@ -234,6 +240,12 @@ class SessionStore:
                 continue
             sessions[u.persistent_session_id] = d.session
             changed[u.persistent_session_id] = d.session
+            if (
+                self.agent_context_topic is not None
+                and isinstance(u.command, ObserveConversation)
+                and (wb := writeback_for(before, d.session, u.command.observation))
+            ):
+                writebacks.append((self.agent_context_topic, *wb.record()))
             for rec in d.conversations:
                 conversations[rec.conversation_id] = (u.persistent_session_id, rec)
             if d.snapshot is not None:
@@ -258,7 +270,8 @@ class SessionStore:
                 if s.persistent_session_id not in removed.ids
             ]
             + [(self.alerts_topic, a.subject.encode(), a.to_json_bytes()) for a in new_alerts]
-            + removed.tombstones,
+            + removed.tombstones
+            + writebacks,
             self.max_record_bytes,
         )
 
