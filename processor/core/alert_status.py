@@ -11,12 +11,15 @@ product's brief) for paging rules to skip; many at once is one ``expiry_spike`` 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from processor.core.lifecycle import alert
 from schemas.alerts import Alert, AlertStatus, AlertType, Severity
 
-__all__ = ["expiry_spike", "resolved"]
+__all__ = ["cap_resolutions", "expiry_spike", "resolved"]
+
+SAMPLE_IDS = 5  # ids a summary names
 
 
 def resolved(
@@ -57,3 +60,32 @@ def expiry_spike(count: int, threshold: int, now: datetime) -> list[Alert]:
             details={"expired": count, "threshold": threshold},
         )
     ]
+
+
+def cap_resolutions(
+    ended: Sequence[Alert], cap: int, now: datetime
+) -> tuple[list[Alert], list[Alert]]:
+    """(told, covered): at most ``cap`` resolutions of one type told one by one per round, the
+    rest recorded as told (``covered``) and summed up in one resolved summary. A flood of
+    unmapped ids that ends (or is forgotten) must not page its end twenty thousand times."""
+    told: list[Alert] = []
+    covered: list[Alert] = []
+    for kind in dict.fromkeys(a.type for a in ended):
+        same = [a for a in ended if a.type is kind]
+        told.extend(same[:cap])
+        rest = same[cap:]
+        if rest:
+            covered.extend(rest)
+            samples = [str(a.conversation_id) for a in rest if a.conversation_id][:SAMPLE_IDS]
+            summary = alert(
+                kind, Severity.INFO,
+                f"resolved: {len(rest)} more {kind.value} conditions ended this scan round than "
+                f"the {cap} told one by one",
+                f"{kind.value}:aggregate-resolved:{now.isoformat()}", now,
+                details={"aggregate": True, "count": len(rest), "toldIndividually": cap,
+                         "sampleConversationIds": samples},
+            )
+            told.append(summary.model_copy(
+                update={"status": AlertStatus.RESOLVED, "id": uuid.uuid5(summary.id, "resolved")}
+            ))
+    return told, covered

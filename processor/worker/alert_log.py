@@ -17,7 +17,7 @@ from schemas.alerts import Alert, AlertStatus, AlertType
 
 __all__ = ["ended_conditions", "record_alerts"]
 
-_LIMIT = 1000  # resolutions per scan round: the rest follow in the next rounds
+_LIMIT = 5000  # resolutions per scan round: the rest follow in the next rounds
 
 
 async def record_alerts(conn: Conn, alerts: Sequence[Alert]) -> list[Alert]:

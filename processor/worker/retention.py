@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from processor.core.alert_status import expiry_spike
+from processor.core.alert_status import cap_resolutions, expiry_spike
 from processor.core.removal import purge_update
-from processor.worker.alert_log import ended_conditions
+from processor.worker.alert_log import ended_conditions, record_alerts
 from processor.worker.runtime import Runtime
+from processor.worker.sink import enqueue
 
 __all__ = ["purge_round", "resolve_round", "spike_round"]
 
@@ -37,9 +38,21 @@ async def purge_round(rt: Runtime, now: datetime) -> int:
 
 
 async def resolve_round(rt: Runtime, now: datetime) -> int:
+    """Tell the conditions that ended, capped per type and round like their start was; all of
+    them are recorded in the transaction that queues the told ones (a crash repeats nothing)."""
+    topic = rt.catalog.name("chat.alerts")
     async with rt.pool.acquire() as conn:
         ended = await ended_conditions(conn, now)
-    await rt.emit_alerts(ended)
+        if not ended:
+            return 0
+        told, covered = cap_resolutions(ended, rt.settings.scan_alerts_max_per_round, now)
+        async with conn.transaction():
+            new = {a.log_key for a in await record_alerts(conn, [*told, *covered])}
+            records = await enqueue(
+                conn,
+                [(topic, a.subject.encode(), a.to_json_bytes()) for a in told if a.log_key in new],
+            )
+    await rt.publish(records, wait_for_database=False)
     return len(ended)
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processor.core.alert_status import expiry_spike, resolved
+from processor.core.alert_status import cap_resolutions, expiry_spike, resolved
 from processor.core.lifecycle import alert
 from processor.settings import project_root
 from schemas.alerts import Alert, AlertStatus, AlertType, Severity
@@ -54,3 +54,28 @@ def test_every_alert_type_has_its_runbook_section() -> None:
     anchors = set(re.findall(r"^## (\S+)$", runbook, flags=re.MULTILINE))
     for kind in AlertType:
         assert kind.value.replace("_", "-") in anchors, kind
+
+
+def _ended(kind: AlertType, n: int) -> list[Alert]:
+    prefix = kind.value
+    return [resolved(kind, f"{prefix}:{uuid.uuid4()}", NOW, "over", conversation_id=uuid.uuid4())
+            for _ in range(n)]
+
+
+def test_resolutions_are_capped_per_type_and_round_with_one_resolved_summary() -> None:
+    orphans = _ended(AlertType.ORPHANED_CONVERSATION, 3)
+    unmapped = _ended(AlertType.UNMAPPED_CONVERSATION, 25)
+    told, covered = cap_resolutions([*orphans, *unmapped], 20, NOW)
+    assert covered == unmapped[20:]
+    assert told[:23] == [*orphans, *unmapped[:20]]
+    [summary] = told[23:]
+    assert summary.status is AlertStatus.RESOLVED
+    assert summary.type is AlertType.UNMAPPED_CONVERSATION
+    assert summary.details["count"] == 5
+    assert len(summary.details["sampleConversationIds"]) == 5
+    assert "aggregate" not in summary.dedup_key.split(":")[1:2]  # not a firing aggregate's key
+
+
+def test_under_the_cap_every_resolution_is_told() -> None:
+    ended = _ended(AlertType.ORPHANED_CONVERSATION, 20)
+    assert cap_resolutions(ended, 20, NOW) == (ended, [])
