@@ -17,7 +17,6 @@ import pytest
 
 from processor.bench.chaos import ChaosConfig, run_chaos
 from processor.bench.space import RunSpace
-from processor.bench.worker import worker_available
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(480)]
 
@@ -25,8 +24,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(480
 async def test_kills_and_rebalances_lose_nothing_and_apply_nothing_twice(
     env: Any, tmp_path: Path  # the conftest's private slice of the stack
 ) -> None:
-    if not worker_available():
-        pytest.skip("`chatstate worker` is not in this build yet")
     space = RunSpace(env.kafka_bootstrap, env.database_url, env.database_url,
                      env.database_url.rpartition("/")[2], env.topic_prefix, env.catalog)
     report = await run_chaos(

@@ -29,14 +29,7 @@ from tests.conftest import StackSlice
 from tests.integration.api.support import api_settings, customer_hash, running_api, snapshot_body
 from tests.integration.worker.harness import Worker, eventually
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("java") is None or not Path("/usr/lib/postgresql").exists(),
-        reason="the private secure stack needs Java 17 + Maven and the PostgreSQL binaries",
-    ),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).parents[3]
 WRONG_PASSWORD = "not-the-password-" + "q" * 8  # must never be echoed

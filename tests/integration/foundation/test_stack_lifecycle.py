@@ -15,7 +15,6 @@ from processor.settings import Settings
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.mark.skipif(shutil.which("java") is None, reason="the local stack needs Java 17 + Maven")
 def test_a_second_stack_comes_up_and_down_twice_leaving_no_process(tmp_path: Path) -> None:
     # A stack of its own (own state dir and ports) so the session's shared stack is untouched.
     state = Path(f"/tmp/chatstate-lifecycle-{os.getpid()}")  # noqa: S108 - see default_state_dir

@@ -42,12 +42,6 @@ from tests.integration.worker.traffic import stories
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-needs_pg_binaries = pytest.mark.skipif(
-    shutil.which("java") is None and not Path("/usr/lib/postgresql").exists(),
-    reason="needs the PostgreSQL server binaries for a private server",
-)
-
-
 @dataclass
 class PrivatePostgres:
     """A migrated PostgreSQL of the test's own, so stopping it disturbs no other test."""
@@ -86,7 +80,6 @@ async def _degraded_alerts(
     return [a for a in alerts if a.type is AlertType.PERSISTENCE_DEGRADED and a.status is status]
 
 
-@needs_pg_binaries
 async def test_postgres_down_for_20s_loses_nothing_and_alerts_once(
     env: StackSlice, tmp_path: Path
 ) -> None:
@@ -117,7 +110,6 @@ async def test_postgres_down_for_20s_loses_nothing_and_alerts_once(
         assert ended.dedup_key == degraded[0].dedup_key
 
 
-@needs_pg_binaries
 async def test_a_database_outage_while_publishing_the_outbox_alerts_and_forgets_nothing(
     env: StackSlice,
 ) -> None:

@@ -10,17 +10,14 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
+from processor.core import normalise
 from processor.core.lifecycle import LifecyclePolicy, decide
 from processor.core.snapshots import guard_snapshot
 from processor.sim import SimConfig, Simulation, expected_session
 from schemas.commands import ApplySnapshot, ObserveConversation, SessionCommand, SessionUpdate
+from schemas.observation import Accepted
 from schemas.session import SessionState
 from schemas.snapshot import SnapshotIn
-
-normalise = pytest.importorskip("processor.core.normalise")
-from schemas.observation import Accepted  # noqa: E402 - after the skip guard
 
 START = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 

@@ -7,11 +7,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
+import PureCloudPlatformClientV2.models as models
 
 from processor.sim import SimConfig, Simulation
-
-models = pytest.importorskip("PureCloudPlatformClientV2.models")
 
 START = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
