@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -145,3 +146,41 @@ def test_an_expiry_spike_is_one_alert_above_the_threshold_and_none_at_it() -> No
     assert spike.severity is Severity.WARNING
     assert spike.details == {"expired": 101, "threshold": 100}
     assert json.loads(spike.to_json_bytes())["status"] == "firing"
+
+
+async def test_many_expiries_in_one_round_raise_one_expiry_spike_beside_the_info_alerts(
+    env: StackSlice, tmp_path: Path
+) -> None:
+    past = datetime.now(UTC) - timedelta(days=4)
+    conn = await connect(env)
+    try:
+        for _ in range(3):
+            await conn.execute(
+                "INSERT INTO sessions (persistent_session_id, status, version,"
+                " last_interaction_at, expires_at, created_at, updated_at)"
+                " VALUES ($1, 'idle', 1, $2, $3, $2, $2)",
+                uuid.uuid4(), past, past + timedelta(hours=72))
+    finally:
+        await conn.close()
+    worker = Worker(env, tmp_path / "w.log", f"w-{uuid.uuid4().hex[:6]}",
+                    expiry_spike_threshold="2").start()
+
+    async def told() -> list[Alert]:
+        return [Alert.model_validate_json(r.value) for r in await read_topic(env, "chat.alerts")]
+
+    try:
+        await eventually(lambda: _of(told(), AlertType.EXPIRY_SPIKE), worker=worker,
+                         what="the expiry spike")
+        expired = await eventually(lambda: _of(told(), AlertType.SESSION_EXPIRED, 3),
+                                   worker=worker, what="three expiries")
+    finally:
+        worker.stop()
+    [spike] = [a for a in await told() if a.type is AlertType.EXPIRY_SPIKE]
+    assert spike.severity is Severity.WARNING
+    assert spike.details == {"expired": 3, "threshold": 2}
+    assert {a.severity for a in expired} == {Severity.INFO}  # routine: paging skips them
+
+
+async def _of(alerts: Awaitable[list[Alert]], kind: AlertType, at_least: int = 1) -> list[Alert]:
+    found = [a for a in await alerts if a.type is kind]
+    return found if len(found) >= at_least else []
