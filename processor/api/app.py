@@ -191,12 +191,12 @@ def _document(app: FastAPI) -> dict[str, Any]:
 def served_app() -> FastAPI:
     """The app ``chatstate api`` serves, built in each uvicorn worker process from the environment
     (the parent resolved the servers into ``KAFKA_BOOTSTRAP_SERVERS``/``DATABASE_URL``)."""
-    from processor.devstack.resolve import endpoints
     from processor.logs import configure_logging
+    from processor.servers import from_settings
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    ep = endpoints(settings)
+    ep = from_settings(settings)
     return create_app(settings, kafka_bootstrap=ep.kafka_bootstrap, database_url=ep.database_url,
                       freeze_startup_objects=True)
 

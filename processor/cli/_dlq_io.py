@@ -16,7 +16,6 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from processor.devstack.resolve import Endpoints
 from processor.dlq import (
     ORIGINAL_HEADER,
     REPLAY_OF_HEADER,
@@ -26,6 +25,7 @@ from processor.dlq import (
     split_headers,
 )
 from processor.producer import make_producer
+from processor.servers import Endpoints
 from schemas.dlq import DeadLetterInfo
 
 __all__ = ["Found", "Replay", "fetch", "plan_replay", "read", "replay", "replayed"]

@@ -34,14 +34,14 @@ def serve(
     from processor.api.app import signing_keys
     from processor.api.clients import parse_clients
     from processor.api.serve import serve as serve_api
-    from processor.devstack.resolve import endpoints
+    from processor.servers import from_settings
 
     settings = load_settings()
     # Refuse a missing signing key or a bad client list here, in one line, before any worker
     # process starts (each would refuse the same way, less readably).
     signing_keys(settings)
     parse_clients(settings.oauth_clients)
-    ep = endpoints(settings)
+    ep = from_settings(settings)  # never the dev stack's: see processor/servers.py
     # Each worker process builds its own app from the environment: resolve the servers once,
     # here, so every worker talks to the same ones.
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = ep.kafka_bootstrap

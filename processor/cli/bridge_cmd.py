@@ -23,13 +23,13 @@ def bridge(
     import logging
 
     from processor.bridge import Bridge
-    from processor.devstack.resolve import endpoints
+    from processor.servers import from_settings
 
     settings = load_settings()
     logging.getLogger("httpx").setLevel(
         logging.WARNING
     )  # a line per request: the bridge logs its own
-    ep = endpoints(settings)
+    ep = from_settings(settings)  # never the dev stack's: see processor/servers.py
     runner = Bridge(settings, ep.kafka_bootstrap, ep.kafka_security, ep.database_url, name)
 
     async def main() -> None:

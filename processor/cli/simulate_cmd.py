@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from processor.cli._common import friendly_errors, load_settings
-from processor.devstack.resolve import Endpoints, endpoints
+from processor.devstack.resolve import endpoints
+from processor.servers import Endpoints
 from processor.sim import (
     ProduceStats,
     SimConfig,

@@ -10,8 +10,9 @@ import uuid
 import typer
 
 from processor.cli._common import echo_json, friendly_errors, load_settings
-from processor.devstack.resolve import Endpoints, endpoints
+from processor.devstack.resolve import endpoints
 from processor.errors import ConfigError
+from processor.servers import Endpoints, from_settings
 
 worker_app = typer.Typer(help="Run the stream worker.")
 session_app = typer.Typer(help="Look at sessions.")
@@ -34,13 +35,13 @@ def worker(
     settings = load_settings()
     if app_id:
         settings = settings.model_copy(update={"app_id": app_id})
-    ep = endpoints(settings)
+    ep = from_settings(settings)  # never the dev stack's: see processor/servers.py
     _check_topics(Catalog.load(settings.topics_file, settings.topic_prefix), ep)
     app = create_app(settings, ep.kafka_bootstrap, ep.database_url)
     runtime = app.runtime  # type: ignore[attr-defined]
     ops = WorkerOps(app, settings)  # /healthz, /readyz, /metrics (CHATSTATE_WORKER_HTTP_PORT)
 
-    class Worker(faust.Worker):  # type: ignore[misc]
+    class Worker(faust.Worker):
         """Faust's worker, telling the runtime first: a batch waiting on a retry gives up at
         once (unacked, so it is read again) instead of holding shutdown for its backoff.
         The ops server starts before Faust connects (liveness answers during a slow start)

@@ -9,37 +9,27 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Literal
 
 from processor.devstack.stack import LocalStack
 from processor.errors import ConfigError
 from processor.kafka_security import KafkaSecurity
+from processor.servers import Endpoints, from_settings
 from processor.settings import Settings
 
 __all__ = ["Endpoints", "docker_available", "endpoints", "provision"]
 
-Source = Literal["env", "docker", "local"]
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    kafka_bootstrap: str
-    database_url: str = field(repr=False)  # carries the password: never in a repr or test output
-    source: Source
-    # TLS/SASL for every Kafka client (processor.kafka_security); always from the settings.
-    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
-
 
 def endpoints(settings: Settings) -> Endpoints:
-    """Where the servers are now, without starting anything (for the worker, API, CLI).
+    """Where the servers are now, without starting anything: the settings' servers, else the
+    local dev stack's. For tooling only (the admin CLI, ``run``, ``bench``, ``simulate``, the
+    tests); the API, the worker and the bridge use ``processor.servers.from_settings``.
 
     Raises ``ConfigError`` naming the variable when the Kafka security settings cannot work."""
     security = KafkaSecurity.from_settings(settings)
     kafka = settings.kafka_bootstrap_servers
     db = settings.database_url.get_secret_value() if settings.database_url else None
     if kafka and db:
-        return Endpoints(kafka, db, "env", security)
+        return from_settings(settings)
     status = LocalStack(settings).status()
     kafka = kafka or status.kafka_bootstrap
     db = db or status.database_url
