@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from processor.core.resumption import resume_notice
 from schemas.observation import ConversationObservation, ConversationState
 from schemas.session import SessionState
 
@@ -126,7 +127,7 @@ def writeback_for(
         persistent_session_id=after.persistent_session_id,
         resumed_from_conversation_id=old,
         attributes={
-            NOTICE_KEY: f"Resuming from archived session ID: {old}",
+            NOTICE_KEY: resume_notice(old),  # the same words the API's context answers
             SUMMARY_KEY: summary(after.latest_snapshot, after.latest_snapshot_at),
         },
     )
