@@ -46,6 +46,7 @@ from processor.worker.failures import (
 )
 from processor.worker.handoff import Handoff
 from processor.worker.parked import OverflowWatch, ParkedIndex
+from processor.worker.pg_storage import PgStorage
 from processor.worker.publish import Publisher
 from processor.worker.route import (
     Inbound,
@@ -56,15 +57,11 @@ from processor.worker.route import (
     unpark,
 )
 from processor.worker.sink import (
-    ADVANCE_POSITION,
     BatchItem,
     BatchOutcome,
     OutboxRecord,
-    SessionStore,
-    enqueue,
-    insert_alerts,
 )
-from processor.worker.unmapped import park
+from processor.worker.storage import WorkerStorage
 from schemas.alerts import RUNBOOK, Alert, AlertType, Severity
 from schemas.commands import SessionUpdate
 from schemas.dlq import DeadLetterInfo, DeadLetterReason, Stage
@@ -119,7 +116,17 @@ class ToDeadLetter:
 
 
 class Runtime:
-    def __init__(self, settings: Settings, kafka_bootstrap: str, database_url: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        kafka_bootstrap: str,
+        database_url: str,
+        *,
+        storage: WorkerStorage | None = None,
+        producer: AIOKafkaProducer | None = None,
+    ) -> None:
+        """``storage`` and ``producer`` are for tests of the shell (an in-memory storage, a fake
+        producer); by default ``start()`` opens a pool (``PgStorage``) and a real producer."""
         self.settings = settings
         self.kafka_bootstrap = kafka_bootstrap
         self.kafka_security = KafkaSecurity.from_settings(settings)
@@ -142,7 +149,9 @@ class Runtime:
         self.metrics.watch_parked_index(lambda: len(self.parked_here))
         self.parking_overflow = OverflowWatch()
         self._pool: asyncpg.Pool | None = None
-        self._producer: AIOKafkaProducer | None = None
+        self._storage: WorkerStorage | None = storage
+        self._own_storage = storage is None
+        self._producer: AIOKafkaProducer | None = producer
         self._update_partitions: int | None = None  # of the internal topic, from the broker
         self.handoff = Handoff()  # stage 1 -> stage 2 in this process, skipping a decode
         self._lock = asyncio.Lock()
@@ -166,11 +175,20 @@ class Runtime:
                         await producer.stop()  # a half-started client still holds connections
                     raise
                 self._producer = producer
-            if self._pool is None:
+            if self._own_storage and self._pool is None:
                 self._pool = await self._retrying(
                     lambda: create_pool(
                         self.database_url, min_size=2, max_size=8, command_timeout=30
                     )
+                )
+                self._storage = PgStorage(
+                    self._pool,
+                    consumer=self.consumer_name,
+                    policy=self.policy,
+                    sessions_topic=self.catalog.name("chat.sessions"),
+                    alerts_topic=self.catalog.name("chat.alerts"),
+                    max_record_bytes=self.settings.max_record_bytes,
+                    agent_context_topic=self.catalog.name("chat.agent-context"),
                 )
 
     async def stop(self) -> None:
@@ -180,6 +198,7 @@ class Runtime:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+            self._storage = None
 
     def request_stop(self) -> None:
         """SIGTERM: every retry loop gives up within a fraction of a second (the batch it was
@@ -192,16 +211,7 @@ class Runtime:
         return await self.database_healthy() and await self.broker_healthy()
 
     async def database_healthy(self) -> bool:
-        if self._pool is None:
-            return False
-        try:
-            # A fresh connection: the pool's may be left over from before a restart.
-            await self._pool.expire_connections()
-            async with self._pool.acquire(timeout=3) as conn:
-                await conn.fetchval("SELECT 1", timeout=3)
-        except Exception:
-            return False
-        return True
+        return self._storage is not None and await self._storage.ping()
 
     async def broker_healthy(self) -> bool:
         try:
@@ -217,8 +227,14 @@ class Runtime:
 
     @property
     def pool(self) -> asyncpg.Pool:
+        """The pool behind ``PgStorage`` (the scans of issue 17 still query it directly)."""
         assert self._pool is not None, "Runtime.start() first"
         return self._pool
+
+    @property
+    def storage(self) -> WorkerStorage:
+        assert self._storage is not None, "Runtime.start() first"
+        return self._storage
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -226,19 +242,8 @@ class Runtime:
         return self._producer
 
     @property
-    def store(self) -> SessionStore:
-        return SessionStore(
-            self.pool,
-            consumer=self.consumer_name,
-            policy=self.policy,
-            sessions_topic=self.catalog.name("chat.sessions"),
-            alerts_topic=self.catalog.name("chat.alerts"),
-            max_record_bytes=self.settings.max_record_bytes,
-        )
-
-    @property
     def publisher(self) -> Publisher:
-        return Publisher(self.pool, self.producer, self.catalog.name("chat.dlq"))
+        return Publisher(self.producer, self.catalog.name("chat.dlq"))
 
     # -- stage 1 -------------------------------------------------------------------------------
 
@@ -268,7 +273,7 @@ class Runtime:
         parsed = parse_all(records)
         missing = needs_mapping(parsed, self.mappings)
         if missing:
-            found = await self._retrying(lambda: self._lookup(missing))
+            found = await self._retrying(lambda: self.storage.mappings(missing))
             self.mappings.update(found)
         now = datetime.now(UTC)
         routed = route(records, parsed, self.mappings, now)
@@ -282,7 +287,9 @@ class Runtime:
             if (obs := getattr(u.command, "observation", None)) is not None
             and obs.conversation_id in self.parked_here
         ))
-        held = await self._retrying(partial(self._parked, to_release)) if to_release else {}
+        held = (
+            await self._retrying(partial(self.storage.parked, to_release)) if to_release else {}
+        )
         updates: list[SessionUpdate] = []
         released: list[uuid.UUID] = []
         for u in routed.updates:
@@ -293,12 +300,7 @@ class Runtime:
             updates.append(u)
         await self.produce_updates(updates)
         if released:
-            await self._retrying(
-                lambda: self.pool.execute(
-                    "DELETE FROM unmapped_conversations WHERE conversation_id = ANY($1::uuid[])",
-                    released,
-                )
-            )
+            await self._retrying(partial(self.storage.release, released))
         self.parked_here.difference_update(to_release)  # released, or gone already
         if routed.parked:
             await self._retrying(lambda: self._park(routed.parked))
@@ -341,30 +343,11 @@ class Runtime:
             for key in list(self.mappings)[:50_000]:
                 del self.mappings[key]
 
-    async def _lookup(self, conversations: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-        rows = await self.pool.fetch(
-            "SELECT conversation_id, persistent_session_id FROM session_conversations "
-            "WHERE conversation_id = ANY($1::uuid[])",
-            list(conversations),
-        )
-        return {r["conversation_id"]: r["persistent_session_id"] for r in rows}
-
-    async def _parked(self, conversations: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Parked]]:
-        rows = await self.pool.fetch(
-            "SELECT conversation_id, observations FROM unmapped_conversations "
-            "WHERE conversation_id = ANY($1::uuid[])",
-            list(conversations),
-        )
-        return {
-            r["conversation_id"]: [Parked.from_json(o) for o in r["observations"] or []]
-            for r in rows
-        }
-
     async def _park(self, parked: Sequence[Parked]) -> None:
         """Park within the table's bound and note what was parked in ``parked_here``; what a
         full table refuses is counted, and alerted once per episode (``parked_overflow``)."""
         limit = self.settings.parked_max_conversations
-        outcome = await park(self.pool, parked, limit)
+        outcome = await self.storage.park(parked, limit)
         self.parked_here.update(outcome.admitted)
         self.metrics.parked_refused.inc(outcome.refused_observations)
         now = datetime.now(UTC)
@@ -521,7 +504,7 @@ class Runtime:
             headers=[(UPDATE_INDEX_HEADER, str(d.index).encode())],
         )
         after = (offset + 1, 0) if d.last else (offset, d.index + 1)
-        await self._retrying(partial(self._skip, topic, partition, after))
+        await self._retrying(partial(self.storage.skip, topic, partition, after))
 
     async def _stage2_batch(self, entries: Sequence[Entry]) -> BatchOutcome:
         await self.start()
@@ -531,8 +514,8 @@ class Runtime:
             if d.update is not None
         ]
         started = time.perf_counter()
-        store = self.store
-        outcome = await self._retrying(lambda: store.apply(items))
+        storage = self.storage
+        outcome = await self._retrying(lambda: storage.apply(items))
         self.metrics.stage2(
             len(entries), outcome.applied, outcome.replayed, time.perf_counter() - started
         )
@@ -562,19 +545,15 @@ class Runtime:
         records = absolute_alert_records(records, self.settings.runbook_base_url, alerts_topic)
         await self.kafka(lambda: self.publisher.produce(records))  # the current producer
         self.metrics.produced("apply", records, self._logical, alerts_topic)
-        forget = partial(self.publisher.forget, records)
+        forget = partial(self.storage.forget, records)
         await (self._retrying(forget) if wait_for_database else forget())
 
     async def sweep_outbox(self) -> int:
         """Publish what a crashed worker committed but never sent. Part of a scan: a database
         error skips the round (rows sent but not forgotten are sent again, and deduped)."""
-        records = await self.publisher.left_behind()
+        records = await self.storage.left_behind(10.0, 2000)
         await self.publish(records, wait_for_database=False)
         return len(records)
-
-    async def _skip(self, topic: str, partition: int, after: tuple[int, int]) -> None:
-        """Advance past an update that went to the dead-letter topic instead."""
-        await self.pool.execute(ADVANCE_POSITION, self.consumer_name, topic, partition, *after)
 
     async def _retrying(self, op: Callable[[], Awaitable[T]]) -> T:
         """Run a storage operation until it succeeds; the stream stalls meanwhile (nothing is
@@ -611,8 +590,8 @@ class Runtime:
                     await self._degraded_alert(type(exc).__name__)
                 await pause(delay, lambda: self.stopping)
                 delay = min(delay * 2, 5.0)
-                if self._pool is not None and failures % 5 == 0:
-                    await self._pool.expire_connections()
+                if self._storage is not None and failures % 5 == 0:
+                    await self._storage.reset()
                 continue
             if self.degraded_since is not None:
                 log.info(
@@ -658,15 +637,7 @@ class Runtime:
         if not alerts:
             return
 
-        async def write() -> list[OutboxRecord]:
-            async with self.pool.acquire() as conn, conn.transaction():
-                new = await insert_alerts(conn, alerts)
-                topic = self.catalog.name("chat.alerts")
-                return await enqueue(
-                    conn, [(topic, a.subject.encode(), a.to_json_bytes()) for a in new]
-                )
-
-        records = await self._retrying(write)
+        records = await self._retrying(partial(self.storage.record_alerts, alerts))
         await self.publish(records)
 
     async def dead_letter(

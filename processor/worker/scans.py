@@ -4,7 +4,6 @@ expired after their retention), the outbox sweep."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -17,10 +16,8 @@ from processor.core.scans import (
 )
 from processor.logs import get_logger
 from processor.worker.retention import purge_round, resolve_round, spike_round
-from processor.worker.route import Parked, unpark
+from processor.worker.route import unpark
 from processor.worker.runtime import Runtime
-from processor.worker.sink import enqueue, insert_alerts
-from processor.worker.unmapped import expire_unmapped
 from schemas.alerts import Alert
 
 __all__ = ["run_scans"]
@@ -58,48 +55,24 @@ async def run_scans(rt: Runtime) -> dict[str, int]:
 
 
 async def _expiry(rt: Runtime, now: datetime) -> int:
-    rows = await rt.pool.fetch(
-        "SELECT persistent_session_id FROM sessions WHERE status IN ('active', 'idle') "
-        "AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
-        now,
-        _LIMIT,
-    )
-    await rt.produce_updates([expire_update(r["persistent_session_id"], now) for r in rows])
-    return len(rows)
+    due = await rt.storage.due_to_expire(now, _LIMIT)
+    await rt.produce_updates([expire_update(psid, now) for psid in due])
+    return len(due)
 
 
 async def _archive(rt: Runtime, now: datetime) -> int:
-    rows = await rt.pool.fetch(
-        "SELECT persistent_session_id FROM sessions WHERE status IN ('idle', 'expired') "
-        "AND coalesce(last_interaction_at, created_at) <= $1 LIMIT $2",
-        now - rt.settings.retention,
-        _LIMIT,
-    )
-    await rt.produce_updates([archive_update(r["persistent_session_id"], now) for r in rows])
-    return len(rows)
+    due = await rt.storage.due_to_archive(now - rt.settings.retention, _LIMIT)
+    await rt.produce_updates([archive_update(psid, now) for psid in due])
+    return len(due)
 
 
 async def _orphans(rt: Runtime, now: datetime) -> int:
     grace = rt.settings.orphan_grace
-    rows = await rt.pool.fetch(
-        """SELECT c.conversation_id, c.persistent_session_id, c.first_seen_at
-           FROM session_conversations c
-           WHERE c.state = 'live' AND c.first_seen_at <= $1
-             AND NOT EXISTS (SELECT 1 FROM snapshots s
-                             WHERE s.persistent_session_id = c.persistent_session_id
-                               AND s.conversation_id = c.conversation_id)
-             AND NOT EXISTS (SELECT 1 FROM alert_log a
-                             WHERE a.dedup_key = 'orphaned_conversation:' || c.conversation_id)
-           LIMIT $2""",
-        now - grace,
-        _LIMIT,
-    )
+    rows = await rt.storage.orphans(now - grace, _LIMIT)
     await _emit_capped(
         rt,
         [
-            orphan_alert(
-                r["conversation_id"], r["persistent_session_id"], r["first_seen_at"], now, grace
-            )
+            orphan_alert(r.conversation_id, r.persistent_session_id, r.first_seen_at, now, grace)
             for r in rows
         ],
         now,
@@ -108,23 +81,11 @@ async def _orphans(rt: Runtime, now: datetime) -> int:
 
 
 async def _unmapped(rt: Runtime, now: datetime) -> int:
-    rows = await rt.pool.fetch(
-        """SELECT u.conversation_id, u.first_seen_at, jsonb_array_length(u.observations) AS n,
-                  u.dropped
-           FROM unmapped_conversations u
-           WHERE u.first_seen_at <= $1
-             AND NOT EXISTS (SELECT 1 FROM session_conversations c
-                             WHERE c.conversation_id = u.conversation_id)
-             AND NOT EXISTS (SELECT 1 FROM alert_log a
-                             WHERE a.dedup_key = 'unmapped_conversation:' || u.conversation_id)
-           LIMIT $2""",
-        now - rt.settings.orphan_grace,
-        _LIMIT,
-    )
+    rows = await rt.storage.unmapped(now - rt.settings.orphan_grace, _LIMIT)
     await _emit_capped(
         rt,
         [
-            unmapped_alert(r["conversation_id"], r["first_seen_at"], r["n"], r["dropped"], now)
+            unmapped_alert(r.conversation_id, r.first_seen_at, r.observations, r.dropped, now)
             for r in rows
         ],
         now,
@@ -140,13 +101,7 @@ async def _emit_capped(rt: Runtime, alerts: Sequence[Alert], now: datetime) -> N
         return
     capped = cap_alerts(alerts, rt.settings.scan_alerts_max_per_round, now)
     told = [*capped.shown, *([capped.aggregate] if capped.aggregate else [])]
-    topic = rt.catalog.name("chat.alerts")
-    async with rt.pool.acquire() as conn, conn.transaction():
-        new = {a.dedup_key for a in await insert_alerts(conn, [*told, *capped.covered])}
-        records = await enqueue(
-            conn,
-            [(topic, a.subject.encode(), a.to_json_bytes()) for a in told if a.dedup_key in new],
-        )
+    records = await rt.storage.record_alerts(told, also_known=capped.covered)
     if capped.aggregate is not None:
         rt.metrics.scan_alerts_aggregated.labels(capped.aggregate.type.value).inc(
             len(capped.covered)
@@ -157,25 +112,17 @@ async def _emit_capped(rt: Runtime, alerts: Sequence[Alert], now: datetime) -> N
 async def _release_parked(rt: Runtime) -> int:
     """Parked observations whose conversation is now mapped (a snapshot named it) go to the
     session's partition; produced first, deleted after, so a crash repeats, never loses."""
-    rows = await rt.pool.fetch(
-        """SELECT u.conversation_id, c.persistent_session_id, u.observations, u.last_seen_at
-           FROM unmapped_conversations u JOIN session_conversations c USING (conversation_id)
-           LIMIT $1""",
-        _LIMIT,
-    )
+    rows = await rt.storage.releasable(_LIMIT)
     for r in rows:
-        psid: uuid.UUID = r["persistent_session_id"]
-        await rt.produce_updates(unpark([Parked.from_json(o) for o in r["observations"]], psid))
-        await rt.pool.execute(
-            "DELETE FROM unmapped_conversations WHERE conversation_id = $1 AND last_seen_at = $2",
-            r["conversation_id"],
-            r["last_seen_at"],
-        )
+        await rt.produce_updates(unpark(r.parked, r.persistent_session_id))
+        await rt.storage.released(r.conversation_id, r.last_seen_at)
     return len(rows)
 
 
 async def _expire_unmapped(rt: Runtime, now: datetime) -> int:
     """The age bound of parking: conversations unmapped for longer than the retention."""
-    expired = await expire_unmapped(rt.pool, now - rt.settings.unmapped_retention, _EXPIRE_LIMIT)
+    expired = await rt.storage.expire_unmapped(
+        now - rt.settings.unmapped_retention, _EXPIRE_LIMIT
+    )
     rt.metrics.unmapped_expired.inc(expired)
     return expired

@@ -55,8 +55,8 @@ async def _dead_letter_two(env: StackSlice) -> None:
     try:
         dlq = env.topic("chat.dlq")
         snapshots = env.topic("chat.snapshots")
-        with_key = Publisher(pool, producer, dlq, dlq_encryption_key=KEY)
-        without = Publisher(pool, producer, dlq)
+        with_key = Publisher(producer, dlq, dlq_encryption_key=KEY)
+        without = Publisher(producer, dlq)
         await with_key.dead_letter(
             PII_KEY, PII_VALUE, _info(snapshots, 7, DeadLetterReason.PII_REJECTED), PII_HEADERS
         )
