@@ -30,7 +30,6 @@ from processor.db import create_pool
 from processor.dlq import build_dead_letter, runbook_anchor
 from processor.kafka_security import KafkaSecurity
 from processor.logs import get_logger
-from processor.metrics import WorkerMetrics
 from processor.producer import make_producer
 from processor.runbook_links import absolute_alert_records, runbook_url
 from processor.settings import Settings
@@ -45,6 +44,7 @@ from processor.worker.failures import (
     pause,
 )
 from processor.worker.handoff import Handoff
+from processor.worker.metrics import WorkerMetrics
 from processor.worker.parked import OverflowWatch, ParkedIndex
 from processor.worker.pg_storage import PgStorage
 from processor.worker.publish import Publisher

@@ -22,7 +22,7 @@ import faust
 
 from processor.db import connect
 from processor.logs import get_logger
-from processor.metrics import Lag, WorkerMetrics
+from processor.worker.metrics import Lag, WorkerMetrics
 
 __all__ = ["RecordsSensor", "aiokafka_lag", "refresh_forever"]
 

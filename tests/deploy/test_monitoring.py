@@ -18,7 +18,7 @@ import yaml
 from prometheus_client import generate_latest
 
 from processor.api.metrics import Metrics as ApiMetrics
-from processor.metrics import WorkerMetrics
+from processor.worker.metrics import WorkerMetrics
 from tests.conftest import StackSlice
 from tests.deploy.conftest import DEPLOY, ROOT, by_kind
 from tests.integration.worker.harness import Worker, eventually

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from processor.metrics import WorkerMetrics
+from processor.worker.metrics import WorkerMetrics
 
 
 @dataclass(frozen=True)
