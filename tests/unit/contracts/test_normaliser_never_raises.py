@@ -104,7 +104,7 @@ def test_fast_reader_and_wire_models_reach_the_same_verdict(env: Any, wrapped: b
 
 
 def _verdict(run: Any) -> tuple[str, Any]:
-    from processor.core.normalise import _Reject
+    from processor.core.parse_errors import Reject as _Reject
 
     try:
         result = run()

@@ -15,7 +15,7 @@ from PureCloudPlatformClientV2.models.post_action_input import PostActionInput
 from PureCloudPlatformClientV2.models.request_config import RequestConfig
 from PureCloudPlatformClientV2.models.response_config import ResponseConfig
 
-from processor.core import normalise
+from processor.core.genesys_attributes import HASH_KEYS, PSID_KEYS, RESUMED_KEYS
 from schemas.snapshot import SnapshotIn
 from tests.unit.deploy.velocity import render, variables
 
@@ -93,7 +93,7 @@ def _attributes(snippet: str) -> set[str]:
 def test_the_web_messaging_snippet_sets_the_attributes_the_normaliser_reads() -> None:
     names = _attributes("web-messaging.html")
     assert names == {"persistentSessionId", "customerIdHashed", "resumedFromConversationId"}
-    read = {*normalise._PSID_KEYS, *normalise._HASH_KEYS, *normalise._RESUMED_KEYS}
+    read = {*PSID_KEYS, *HASH_KEYS, *RESUMED_KEYS}
     assert names <= read
     assert "customAttributes" in (GENESYS / "web-messaging.html").read_text()
 
@@ -101,6 +101,6 @@ def test_the_web_messaging_snippet_sets_the_attributes_the_normaliser_reads() ->
 def test_the_legacy_snippet_sets_user_data_that_arrives_as_the_context_keys_read() -> None:
     names = _attributes("legacy-webchat.html")
     assert names == {"persistentSessionId", "customerIdHashed", "resumedFromConversationId"}
-    read = {*normalise._PSID_KEYS, *normalise._HASH_KEYS, *normalise._RESUMED_KEYS}
+    read = {*PSID_KEYS, *HASH_KEYS, *RESUMED_KEYS}
     assert {f"context.{n}" for n in names} <= read
     assert "userData" in (GENESYS / "legacy-webchat.html").read_text()

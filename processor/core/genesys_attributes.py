@@ -1,0 +1,116 @@
+"""The session context in a customer's Genesys attributes, and which attributes carry PII.
+
+``persistentSessionId``, ``customerIdHashed`` and ``resumedFromConversationId`` are read under the
+plain key (Web Messaging) or the ``context.`` key (legacy web chat v2); the plain key wins when
+both are present. Attributes are capped in number, key and value size (``attribute_too_large``).
+A value that holds PII is copied nowhere: its key is listed in ``pii_attribute_keys`` instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from processor.core.parse_errors import INVALID, Malformed, Reject
+from processor.core.pii import redact_text
+from schemas.dlq import DeadLetterReason
+from schemas.limits import MAX_KEY_CHARS, MAX_KEYS, MAX_VALUE_CHARS
+from schemas.snapshot import SHA256_HEX
+
+__all__ = [
+    "HASH_KEYS",
+    "PSID_KEYS",
+    "RESUMED_KEYS",
+    "UNHASHED_CUSTOMER_ID",
+    "as_uuid",
+    "read_attributes",
+]
+
+UNHASHED_CUSTOMER_ID = "unhashed_customer_id"
+"""Reported like a PII kind: a raw customer id where its SHA-256 digest belongs."""
+
+PSID_KEYS = ("persistentSessionId", "context.persistentSessionId")
+HASH_KEYS = ("customerIdHashed", "context.customerIdHashed")
+RESUMED_KEYS = ("resumedFromConversationId", "context.resumedFromConversationId")
+# Values that cannot hide PII (ids, digests) skip the scan: most attributes are such ids.
+_ID_VALUE = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{64}"
+)
+# The canonical spelling is passed on as text (pydantic's core makes the UUID, faster than
+# uuid.UUID); other spellings uuid.UUID accepts (braces, urn:, no dashes) are parsed here.
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
+def as_uuid(value: str) -> str | uuid.UUID:
+    """The value as a UUID pydantic accepts; ``ValueError`` when it is none."""
+    return value if _CANONICAL_UUID.fullmatch(value) else uuid.UUID(value)
+
+
+def read_attributes(attrs: Any, pii: list[str]) -> dict[str, Any]:
+    """The observation's fields taken from the customer's attributes; the kinds of PII found
+    are appended to ``pii``.
+
+    A ``customerIdHashed`` that is not a SHA-256 hex digest is probably the raw id: it is
+    dropped and its key is listed with the PII keys, because it is what must not leak."""
+    if type(attrs) is not dict:
+        raise Malformed("attributes")
+    if len(attrs) > MAX_KEYS:
+        raise Reject(DeadLetterReason.ATTRIBUTE_TOO_LARGE,
+                     f"the customer has {len(attrs)} attributes; the limit is {MAX_KEYS}")
+    out: dict[str, Any] = {}
+    pii_keys: list[str] = []
+    text: dict[str, str] = {}
+    for key, value in attrs.items():
+        if len(key) > MAX_KEY_CHARS:
+            raise Reject(DeadLetterReason.ATTRIBUTE_TOO_LARGE, f"a customer attribute key "
+                         f"has {len(key)} characters; the limit is {MAX_KEY_CHARS}")
+        if value is None:
+            continue
+        if type(value) is str:
+            if len(value) > MAX_VALUE_CHARS:
+                raise Reject(DeadLetterReason.ATTRIBUTE_TOO_LARGE, "a customer attribute "
+                             f"has {len(value)} characters; the limit is {MAX_VALUE_CHARS}")
+            text[key] = value
+        elif type(value) in (int, float, bool):
+            text[key] = str(value)
+            continue  # a number or a flag cannot hold PII the guard would find
+        else:
+            raise Malformed("attributes")
+        if _ID_VALUE.fullmatch(value):
+            continue
+        _, kinds = redact_text(value)
+        if kinds:
+            pii_keys.append(redact_text(key)[0])
+            pii.extend(k.value for k in kinds)
+    if found := _first(text, PSID_KEYS):
+        try:
+            out["persistent_session_id"] = as_uuid(found[1])
+        except ValueError:
+            raise Reject(INVALID, f"attribute {found[0]} is not a UUID") from None
+    if found := _first(text, HASH_KEYS):
+        if SHA256_HEX.match(found[1]):
+            out["customer_id_hashed"] = found[1]
+        else:
+            if found[0] not in pii_keys:
+                pii_keys.append(found[0])
+            pii.append(UNHASHED_CUSTOMER_ID)
+    if found := _first(text, RESUMED_KEYS):
+        # A hint, not a key: a malformed one is dropped rather than failing the record.
+        with contextlib.suppress(ValueError):
+            out["resumed_from_conversation_id"] = as_uuid(found[1])
+    if pii_keys:
+        out["pii_attribute_keys"] = pii_keys
+    return out
+
+
+def _first(attrs: Mapping[str, str], keys: tuple[str, str]) -> tuple[str, str] | None:
+    for k in keys:
+        v = attrs.get(k)
+        if v is not None and (v := v.strip()):
+            return k, v
+    return None
