@@ -19,15 +19,15 @@ from pydantic import BaseModel, SecretStr
 from pydantic.json_schema import models_json_schema
 
 from processor import __version__
-from processor.api import auth, customers, erasures, handlers, ingest, ops, sessions
+from processor.api import auth, customers, erasures, error_handlers, ingest, ops, sessions
+from processor.api.api_metrics import ApiMetrics
+from processor.api.api_producer import ApiProducer
 from processor.api.clients import ClientRegistry, parse_clients
+from processor.api.context_store import PgContextStore
 from processor.api.deps import ApiState
 from processor.api.guard import BEARER_SCHEME, BEARER_SCHEME_OPENAPI
-from processor.api.metrics import Metrics
 from processor.api.middleware import AccessLog, BodyLimit
-from processor.api.publish import Publisher
 from processor.api.ratelimit import TokenBuckets
-from processor.api.store import PgSessionStore
 from processor.api.tokens import MIN_KEY_BYTES, TokenSigner
 from processor.db import create_pool, keep_session_state
 from processor.errors import ConfigError
@@ -83,7 +83,7 @@ def create_app(
         settings=settings,
         signer=TokenSigner(signing_keys(settings), settings.token_ttl_s,
                            issuer=settings.token_issuer, audience=settings.token_audience),
-        metrics=Metrics(),
+        metrics=ApiMetrics(),
         snapshots_topic=catalog.name("chat.snapshots"),
         commands_topic=catalog.name("chat.session-commands"),
         clients=ClientRegistry(clients),
@@ -103,13 +103,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         pool = await (pool_factory or open_pool)(database_url)
-        publisher = Publisher(kafka_bootstrap, settings.api_produce_timeout_s, kafka_security)
-        state.store = PgSessionStore(pool)
-        state.publisher = publisher
+        producer = ApiProducer(kafka_bootstrap, settings.api_produce_timeout_s, kafka_security)
+        state.store = PgContextStore(pool)
+        state.producer = producer
         if not state.clients:
             log.warning("api_no_clients_configured", consequence="every /v1 request is "
                         "answered 401; set CHATSTATE_OAUTH_CLIENTS")
-        if not await publisher.start():
+        if not await producer.start():
             # Serve anyway: /healthz answers, /readyz says why not, writes answer 503 and the
             # producer is re-created on a later request once Kafka is back.
             log.warning("api_kafka_unreachable_at_start")
@@ -119,7 +119,7 @@ def create_app(
         try:
             yield
         finally:
-            await publisher.close()
+            await producer.close()
             await pool.close()
 
     app = FastAPI(
@@ -135,7 +135,7 @@ def create_app(
     )
     app.state.chatstate = state
     app.openapi = functools.partial(_document, app)  # type: ignore[method-assign]
-    handlers.install(app)
+    error_handlers.install(app)
     for module in (auth, sessions, customers, erasures, ingest, ops):
         # Routes join the app's router directly rather than through include_router: FastAPI
         # 0.16x keeps included routers nested and matches every request through each of them,
@@ -168,7 +168,7 @@ def signing_keys(settings: Settings) -> list[bytes]:
     return keys
 
 
-# The request bodies of DirectRoutes (direct.py): FastAPI cannot see them in the endpoints'
+# The request bodies of DirectRoutes (direct_routes.py): FastAPI cannot see them in the endpoints'
 # signatures, so their schemas are added to the document's components here.
 _DIRECT_BODIES: tuple[type[BaseModel], ...] = (SnapshotIn,)
 

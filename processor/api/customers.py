@@ -15,12 +15,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from processor.api.context_store import PredecessorView, SessionView, resumable
 from processor.api.deps import state_of
-from processor.api.direct import DirectRoute, json_response
+from processor.api.direct_routes import DirectRoute, json_response
 from processor.api.guard import protected
 from processor.api.models import CUSTOMER_HASH_MESSAGE, CustomerContext, ErrorBody, PredecessorOut
 from processor.api.sessions import build_context, predecessor_out
-from processor.api.store import PredecessorView, SessionView, resumable
 from processor.core.resumption import CustomerState, carries_predecessor, customer_state
 from schemas.session import SessionStatus
 from schemas.snapshot import SHA256_HEX

@@ -41,9 +41,9 @@ async def request_erasure(
     now = datetime.now(UTC)
     by = str(request.scope.get(CLIENT_KEY, "unknown"))
     started = await state.require_store().start_erasure(body.customer_id_hashed, by, now)
-    publisher = state.require_publisher()
+    producer = state.require_producer()
     for key, value in erase_commands(started, now):
-        await publisher.send(state.commands_topic, key, value)
+        await producer.send(state.commands_topic, key, value)
     log.info("erasure_requested", erasure_id=str(started.erasure_id), requested_by=by,
              sessions=len(started.sessions))
     return ErasureAccepted(

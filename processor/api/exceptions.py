@@ -1,4 +1,4 @@
-"""The API's errors: each maps to one HTTP answer in ``handlers.py``."""
+"""The API's errors: each maps to one HTTP answer in ``error_handlers.py``."""
 
 from __future__ import annotations
 

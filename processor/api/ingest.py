@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from processor.api.deps import state_of
-from processor.api.direct import DirectRoute, json_body, json_body_openapi, json_response
+from processor.api.direct_routes import DirectRoute, json_body, json_body_openapi, json_response
 from processor.api.guard import CLIENT_KEY, protected
 from processor.api.models import ErrorBody, ErrorDetail, SnapshotAccepted
 from processor.core.snapshots import guard_snapshot
@@ -31,7 +31,8 @@ HEADER_CONTENT_ID = "chatstate-content-id"
 HEADER_PII = "chatstate-pii-findings"
 
 
-# A DirectRoute (see direct.py) needing the ``snapshots`` scope (checked before the body is read).
+# A DirectRoute (see direct_routes.py) needing the ``snapshots`` scope (checked before the body
+# is read).
 async def persist(request: Request) -> Response:
     state = state_of(request)
     client = request.scope[CLIENT_KEY]
@@ -56,7 +57,7 @@ async def persist(request: Request) -> Response:
     headers = [(HEADER_CONTENT_ID, guarded.content_id.encode())]
     if findings:
         headers.append((HEADER_PII, json.dumps(findings).encode()))
-    await state.require_publisher().send(
+    await state.require_producer().send(
         state.snapshots_topic,
         psid.encode(),
         guarded.snapshot.to_json_bytes(),

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from processor.api.metrics import Metrics
+from processor.api.api_metrics import ApiMetrics
 from processor.logs import get_logger
 
 __all__ = ["AccessLog", "BodyLimit"]
@@ -81,7 +81,7 @@ class BodyLimit:
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
         self.app = app
         self.metrics = metrics
         # prometheus_client's labels() validates, stringifies and locks on every call; the

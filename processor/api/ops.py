@@ -44,7 +44,7 @@ async def healthz() -> dict[str, str]:
 )
 async def readyz(state: Annotated[ApiState, Depends(api_state)]) -> JSONResponse:
     kafka, postgres = await asyncio.gather(
-        state.require_publisher().ping(), state.require_store().ping()
+        state.require_producer().ping(), state.require_store().ping()
     )
     checks = {"kafka": "ok" if kafka else "unreachable",
               "postgres": "ok" if postgres else "unreachable"}

@@ -151,8 +151,8 @@ class _OpsServer:
     def __init__(self, listener: socket.socket) -> None:
         import uvicorn
 
+        from processor.api.api_metrics import render_every_process
         from processor.api.app import openapi_document
-        from processor.api.metrics import render_every_process
         from processor.api.ops import create_ops_app
 
         document: dict[str, Any] = {}

@@ -19,8 +19,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
+from processor.api.context_store import IssueResult, PredecessorView, SessionView, resumable
 from processor.api.deps import ApiState, api_state, state_of
-from processor.api.direct import DirectRoute, json_response, path_uuid
+from processor.api.direct_routes import DirectRoute, json_response, path_uuid
 from processor.api.exceptions import NotFound, RateLimited
 from processor.api.guard import protected
 from processor.api.models import (
@@ -32,7 +33,6 @@ from processor.api.models import (
     PredecessorOut,
     SessionContext,
 )
-from processor.api.store import IssueResult, PredecessorView, SessionView, resumable
 from processor.core.resumption import resume_notice
 from processor.logs import get_logger
 from schemas.commands import CloseSession, SessionCommand, SessionIssued
@@ -179,7 +179,7 @@ async def _announce(state: ApiState, customer: str, result: IssueResult) -> None
                               previous_session_id=result.previous_session_id,
                               issued_at=result.issued_at, expires_at=result.expires_at),
     )
-    await state.require_publisher().send(
+    await state.require_producer().send(
         state.commands_topic, str(result.persistent_session_id).encode(), command.to_json_bytes()
     )
 
@@ -198,7 +198,7 @@ _CONTEXT_PARAMETERS = [
 ]
 
 
-# A DirectRoute (see direct.py): the parameters of close_session, read without FastAPI's
+# A DirectRoute (see direct_routes.py): the parameters of close_session, read without FastAPI's
 # per-request machinery. (No docstring: FastAPI would publish it as the operation's description.)
 async def session_context(request: Request) -> Response:
     state = state_of(request)
@@ -236,7 +236,7 @@ async def close_session(
         persistent_session_id=psid, issued_at=datetime.now(UTC),
         command=CloseSession(reason="requested", requested_by="api"),
     )
-    await state.require_publisher().send(
+    await state.require_producer().send(
         state.commands_topic, str(psid).encode(), command.to_json_bytes()
     )
     log.info("session_close_requested", persistent_session_id=str(psid),

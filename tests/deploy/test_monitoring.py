@@ -17,7 +17,7 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 
-from processor.api.metrics import Metrics as ApiMetrics
+from processor.api.api_metrics import ApiMetrics
 from processor.worker.metrics import WorkerMetrics
 from tests.conftest import StackSlice
 from tests.deploy.conftest import DEPLOY, ROOT, by_kind

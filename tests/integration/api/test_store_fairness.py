@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from processor.api.store import PgSessionStore
+from processor.api.context_store import PgContextStore
 from processor.db import create_pool, keep_session_state
 from tests.integration.api.support import StackSlice, customer_hash
 
@@ -19,7 +19,7 @@ async def test_a_request_waiting_for_a_connection_is_not_overtaken_by_a_later_on
     env: StackSlice,
 ) -> None:
     pool = await create_pool(env.database_url, min_size=1, max_size=1, reset=keep_session_state)
-    store = PgSessionStore(pool)
+    store = PgContextStore(pool)
     customer = customer_hash("fairness")
     issued = await store.issue(customer, datetime.now(UTC), timedelta(hours=1))
     served: list[str] = []

@@ -1,4 +1,8 @@
-"""The SQL the API runs, behind a small port.
+"""The SQL the API runs, behind a small port: :class:`ContextStore`, on PostgreSQL
+:class:`PgContextStore`.
+
+Not the worker's session rows: this store answers a session's resumption context, issues
+sessions and starts erasures; the worker writes sessions through its own storage port.
 
 Reads for ``/context`` and the one direct write: issuing a session. Issuing is race-safe because
 the partial unique index ``issued_sessions_one_current`` admits one current session per customer:
@@ -23,11 +27,11 @@ from processor.erasure_requests import Erasure, ErasureStarted, erasure, start_e
 from schemas.session import PUBLISHED_CONVERSATIONS_MAX, SessionStatus
 
 __all__ = [
+    "ContextStore",
     "ConversationView",
     "IssueResult",
-    "PgSessionStore",
+    "PgContextStore",
     "PredecessorView",
-    "SessionStore",
     "SessionView",
 ]
 
@@ -84,7 +88,7 @@ class SessionView:
     predecessor: PredecessorView | None = None  # only while carried (no own snapshot yet)
 
 
-class SessionStore(Protocol):
+class ContextStore(Protocol):
     async def issue(self, customer_id_hashed: str, now: datetime, ttl: timedelta) -> IssueResult:
         """The customer's live session, or a new one (pointing to the one it replaces)."""
         ...
@@ -228,7 +232,7 @@ async def _predecessor(
     )
 
 
-class PgSessionStore:
+class PgContextStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         # First come, first served for the pool's connections. asyncpg's pool hands a released

@@ -1,4 +1,5 @@
-"""Producing to Kafka with an answer the caller can trust: acknowledged (acks=all) or an error.
+"""The API's Kafka producer (snapshots, session commands): an answer the caller can trust,
+acknowledged (acks=all) or an error. Not the worker's publisher, which writes inside transactions.
 
 The producer comes from the one factory (``processor.producer``). It is started lazily and
 re-created after a failure, so the API starts and answers ``/healthz`` while Kafka is down, and
@@ -22,14 +23,14 @@ from processor.kafka_security import KafkaSecurity, diagnose
 from processor.logs import get_logger
 from processor.producer import make_producer
 
-__all__ = ["Publisher"]
+__all__ = ["ApiProducer"]
 
 log = get_logger("chatstate.api")
 
 _RETRY_START_AFTER_S = 1.0  # while Kafka is down, do not dial it on every request
 
 
-class Publisher:
+class ApiProducer:
     def __init__(self, bootstrap: str, timeout_s: float, security: KafkaSecurity) -> None:
         self._bootstrap = bootstrap
         self._security = security
