@@ -171,6 +171,13 @@ def configure_logging(
     handler._chatstate = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(threshold)
+    # A library that configured its own loggers (uvicorn's default log config gives "uvicorn"
+    # a handler and propagate=False) would write around the masking: every line goes to root.
+    for own in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        library = logging.getLogger(own)
+        for old in list(library.handlers):
+            library.removeHandler(old)
+        library.propagate = True
     # Faust and mode narrate every service start and stop at INFO; chatstate logs the events
     # that matter itself (partitions assigned, batches dead-lettered, outages).
     for noisy in ("aiokafka", "kafka", "asyncio", "faust", "mode"):

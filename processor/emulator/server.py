@@ -36,6 +36,7 @@ class EmulatorServer:
             host=host,
             port=self.port,
             log_level="warning",
+            log_config=None,  # uvicorn's own config would take its loggers off the masked chain
             lifespan="off",
             ws="websockets-sansio",
             ws_ping_interval=None,

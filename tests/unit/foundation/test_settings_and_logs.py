@@ -121,3 +121,20 @@ def test_a_dlq_encryption_key_is_checked_at_start_without_echoing_it(
     assert s.dlq_encryption_key is not None
     assert s.dlq_encryption_key.get_secret_value().startswith(good)
     assert good not in json.dumps(s.masked())
+
+
+def test_a_library_that_configured_its_own_loggers_is_masked_all_the_same(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """uvicorn's default log config gives "uvicorn" its own handler and stops propagation: its
+    lines would go out unmasked, around chatstate's chain."""
+    import logging.config
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    logging.config.dictConfig(LOGGING_CONFIG)
+    configure_logging("INFO", "json")
+    logging.getLogger("uvicorn.error").error("handler failed for %s", _MAIL)
+    err = capsys.readouterr().err
+    assert _MAIL not in err
+    assert json.loads(err.splitlines()[0])["logger"] == "uvicorn.error"
