@@ -15,12 +15,6 @@ from processor.core.removal import (
     session_digest,
     update_customer,
 )
-from processor.core.resumption import (
-    CustomerState,
-    carries_predecessor,
-    customer_state,
-    resume_notice,
-)
 from schemas.commands import (
     ArchiveSession,
     EraseSession,
@@ -29,7 +23,7 @@ from schemas.commands import (
     SessionIssued,
 )
 from schemas.session import LifecycleEvent, SessionStatus
-from tests.unit.lifecycle.builders import C1, C2, PSID, T0, live, run, snapshot, update
+from tests.unit.core.lifecycle_builders import C1, C2, T0, live, run, snapshot, update
 
 H = timedelta(hours=1)
 CUSTOMER = "a" * 64
@@ -137,24 +131,3 @@ def test_deny_list_digests_never_contain_the_id_and_never_collide_across_kinds(
     assert customer not in b
     assert a != b
     assert len(a) == len(b) == 64
-
-
-def test_the_notice_is_the_seeds_wording() -> None:
-    assert resume_notice(C1) == f"Resuming from archived session ID: {C1}"
-
-
-def test_a_renewal_carries_its_predecessor_until_its_own_first_snapshot() -> None:
-    assert carries_predecessor(PSID, None)
-    assert not carries_predecessor(PSID, T0)
-    assert not carries_predecessor(None, None)
-
-
-@given(st.booleans(), st.booleans(), st.booleans())
-def test_the_customer_state_is_none_unless_a_resumable_session_exists(
-    found: bool, resumable: bool, carrying: bool
-) -> None:
-    state = customer_state(found, resumable, carrying)
-    if not (found and resumable):
-        assert state is CustomerState.NONE
-    else:
-        assert state is (CustomerState.RENEWED if carrying else CustomerState.LIVE)

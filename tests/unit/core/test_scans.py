@@ -1,5 +1,6 @@
-"""A scan round's per-conversation alerts are capped; the rest become one aggregate alert that
-names a few ids and never content."""
+"""What the leader's scans decide (processor/core/scans.py): timer commands that take the
+session's own path, the orphan/unmapped alerts, and a round's per-conversation alerts capped, the
+rest in one aggregate alert that names a few ids and never content."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from processor.core.lifecycle import LifecyclePolicy, decide
 from processor.core.scans import (
     SAMPLE_IDS,
+    archive_update,
     cap_alerts,
+    expire_update,
     orphan_alert,
     parked_overflow_alert,
     unmapped_alert,
 )
 from schemas.alerts import Alert, AlertType, Severity
+from schemas.commands import ArchiveSession, ExpireSession
+from schemas.session import SessionStatus
+from tests.unit.core.lifecycle_builders import C1, PSID, live, run
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -98,3 +105,53 @@ def test_the_overflow_alert_is_keyed_by_its_episode() -> None:
     assert a.dedup_key == f"parked_overflow:chatstate:{NOW.isoformat()}"
     assert a.details == {"limit": 1000, "refusedConversations": 7, "worker": "chatstate"}
     assert a.runbook.endswith("#parked-overflow")
+
+
+def test_timer_commands_are_due_now_and_a_second_round_is_a_distinct_update() -> None:
+    psid = uuid.uuid4()
+    expire, archive = expire_update(psid, NOW), archive_update(psid, NOW)
+    assert isinstance(expire.command, ExpireSession)
+    assert expire.command.due_at == NOW
+    assert isinstance(archive.command, ArchiveSession)
+    assert archive.command.due_at == NOW
+    assert expire.persistent_session_id == archive.persistent_session_id == psid
+    assert expire.received_at == archive.received_at == NOW
+    assert expire.source_id != archive.source_id, "the two timers never dedupe each other"
+    assert expire_update(psid, NOW).source_id == expire.source_id, "a re-sent round is the same"
+    assert expire_update(psid, NOW + timedelta(seconds=30)).source_id != expire.source_id
+
+
+def test_an_expiry_the_scan_sent_expires_the_session_through_decide() -> None:
+    policy = LifecyclePolicy(ttl=timedelta(hours=1))
+    s, _ = run([(live(C1, NOW), NOW)], policy=policy)
+    assert s is not None
+    assert s.expires_at is not None
+    early = decide(s, expire_update(PSID, s.expires_at - timedelta(seconds=1)), policy)
+    assert not early.changed, "the lifecycle re-checks the due time"
+    due = decide(s, expire_update(PSID, s.expires_at), policy)
+    assert due.session is not None
+    assert due.session.status is SessionStatus.EXPIRED
+
+
+def test_an_orphan_alert_names_the_conversation_its_session_and_the_grace() -> None:
+    cid, psid = uuid.uuid4(), uuid.uuid4()
+    a = orphan_alert(cid, psid, NOW - timedelta(minutes=15), NOW, timedelta(minutes=10))
+    assert (a.type, a.severity) == (AlertType.ORPHANED_CONVERSATION, Severity.WARNING)
+    assert (a.conversation_id, a.persistent_session_id) == (cid, psid)
+    assert "10 min" in a.summary
+    assert a.details == {"firstSeenAt": (NOW - timedelta(minutes=15)).isoformat(),
+                         "graceSeconds": 600.0}
+    later = orphan_alert(cid, psid, NOW - timedelta(minutes=15), NOW + timedelta(hours=1),
+                         timedelta(minutes=10))
+    assert later.dedup_key == a.dedup_key, "one alert per conversation"
+    assert later.id == a.id
+
+
+def test_an_unmapped_alert_has_no_session_and_counts_parked_and_dropped_events() -> None:
+    cid = uuid.uuid4()
+    a = unmapped_alert(cid, NOW - timedelta(minutes=20), 7, 2, NOW)
+    assert (a.type, a.conversation_id, a.persistent_session_id) == (
+        AlertType.UNMAPPED_CONVERSATION, cid, None)
+    assert a.details["parkedEvents"] == 7
+    assert a.details["droppedEvents"] == 2
+
