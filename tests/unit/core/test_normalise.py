@@ -1,5 +1,6 @@
-"""Property tests: ``parse_genesys`` returns a typed verdict for any input whatsoever, and its
-fast reader and the wire models always reach the same verdict."""
+"""The normaliser's entry (processor/core/normalise.py): ``parse_genesys`` returns a typed
+verdict for any input whatsoever (property tests), its fast reader and the wire models always
+reach the same verdict, and a rejection has a stable reason, says which field and quotes nothing."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import json
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from processor.core.normalise import _parse, inspect_genesys, parse_genesys
+from schemas.dlq import DeadLetterReason
 from schemas.observation import Accepted, Rejected, Skipped
+from tests.unit.core.genesys_records import customer, queue_event, raw
 
 VERDICTS = (Accepted, Skipped, Rejected)
 JSON = st.recursive(
@@ -111,3 +115,49 @@ def _verdict(run: Any) -> tuple[str, Any]:
     except _Reject as r:
         return ("rejected", (r.reason, r.detail))
     return (result.kind, result.model_dump())
+
+
+# ---- rejected, with a stable reason and no values --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "reason", "detail"),
+    [
+        (b"", "invalid_json", ""),
+        (b"{not json", "invalid_json", ""),
+        (b"\xff\xfe\x00", "invalid_json", ""),
+        (b"[1, 2]", "not_an_object", "list"),
+        (raw({"eventBody": {}}), "invalid_envelope", "no topicName"),
+        (raw({"topicName": "v2.users.u1.conversations"}), "invalid_envelope", "eventBody"),
+        (raw({"topicName": "v2.users.u1.conversations", "eventBody": {"participants": []}}),
+         "missing_conversation_id", "names no conversation"),
+        (raw({"topicName": "v2.users.u1.conversations", "eventBody": {"id": "conv-42"}}),
+         "invalid_envelope", "conversation id is not a UUID"),
+        (raw({"topicName": "v2.users.u1.conversations", "eventBody": {"id": CID,
+              "participants": [{"connectedTime": "yesterday"}]}}), "invalid_envelope",
+         "eventBody: participants.0.connectedTime"),
+        (raw({"topicName": "v2.users.u1.conversations", "eventBody": {"id": CID},
+              "metadata": "oops"}), "invalid_envelope", "metadata"),
+        (raw(queue_event(customer({"persistentSessionId": "session-of-test.user@example.com"}))),
+         "invalid_envelope", "attribute persistentSessionId is not a UUID"),
+    ],
+)
+def test_unreadable_records_are_rejected_with_a_reason_code_and_a_detail_saying_which_field(
+    data: bytes, reason: str, detail: str
+) -> None:
+    result = parse_genesys(data)
+    assert isinstance(result, Rejected)
+    assert result.reason == DeadLetterReason(reason)
+    assert detail in result.detail
+
+
+def test_a_rejection_never_quotes_the_record() -> None:
+    doc = queue_event(customer({"persistentSessionId": "test.user@example.com"}))
+    result = parse_genesys(raw(doc))
+    assert isinstance(result, Rejected)
+    assert "example.com" not in result.detail
+    bad_time = {"topicName": "v2.users.u1.conversations",
+                "eventBody": {"id": CID, "participants": [{"endTime": "4111 1111 1111 1111"}]}}
+    result = parse_genesys(raw(bad_time))
+    assert isinstance(result, Rejected)
+    assert "4111" not in result.detail
