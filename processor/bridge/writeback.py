@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from processor.core.lifecycle import alert
 from processor.core.writeback import WritebackRequest
 from processor.genesys import GenesysApi, GenesysError
+from processor.genesys.exceptions import GenesysHTTPError
 from schemas.alerts import AlertType, Severity
 
 __all__ = ["WritebackConsumer"]
@@ -71,16 +72,30 @@ class WritebackConsumer:
                 )
                 self.applied += 1
                 return
+            except GenesysHTTPError as exc:
+                if 400 <= exc.status < 500 and exc.status != 429:  # 429: the client waited, in vain
+                    # The conversation or participant is gone, or the request is refused: a
+                    # retry cannot change that. One line, one alert.
+                    log.warning("bridge.writeback_refused", conversation=str(req.conversation_id),
+                                status=exc.status)
+                    self.failed += 1
+                    await self._alert(req, "Genesys refused to tell the agent the session's "
+                                      f"context ({exc.status})", f"refused_{exc.status}")
+                    return
+                await self._retry_pause(req, attempt, exc)
             except GenesysError as exc:
-                log.warning(
-                    "bridge.writeback_retry",
-                    conversation=str(req.conversation_id),
-                    attempt=attempt + 1,
-                    error=str(exc),
-                )
-                await asyncio.sleep(self._backoff * 2**attempt)
+                await self._retry_pause(req, attempt, exc)
         self.failed += 1
         await self._alert(req, "the agent could not be told the session's context", "failed")
+
+    async def _retry_pause(self, req: WritebackRequest, attempt: int, exc: Exception) -> None:
+        log.warning(
+            "bridge.writeback_retry",
+            conversation=str(req.conversation_id),
+            attempt=attempt + 1,
+            error=str(exc),
+        )
+        await asyncio.sleep(self._backoff * 2**attempt)
 
     async def _alert(self, req: WritebackRequest | None, summary: str, why: str) -> None:
         now = datetime.now(UTC)
