@@ -10,7 +10,7 @@ detector is narrow (``_numbers``, ``_phone``), and the forms that carry no mark 
 undashed SSN, a national phone number) count only where the field or the words say so
 (``_context``). Text is normalised first (``_normalise``: NFKC, format characters removed, any
 script's digits and spaces) and the replacement lands on the original. The guard is pure: no
-I/O, no clock. The property tests in ``tests/unit/contracts/test_pii_guard_*.py`` state what
+I/O, no clock. The property tests in ``tests/unit/core/test_pii_guard_*.py`` state what
 "every" and "never" mean here; ``docs/contracts.md`` says what it finds and never touches.
 """
 
