@@ -57,6 +57,7 @@ class BenchConfig:
     results_dir: Path = Path("results")
     keep: bool = False
     profile: bool = False
+    workers: int = 1  # chatstate workers in the group (2: how throughput scales)
 
 
 @dataclass
@@ -162,12 +163,13 @@ async def run_bench(
     return report
 
 
-async def _backlog(run: _Run, worker: WorkerProcess | None) -> None:
-    """Produce the N benchmark records (worker paused, if any); remember their offsets."""
+async def _backlog(run: _Run, worker: WorkerProcess | None,
+                   others: list[WorkerProcess] | None = None) -> None:
+    """Produce the N benchmark records (workers paused, if any); remember their offsets."""
     cfg = run.cfg
     before = await run.probe.end_offsets(INPUTS)
-    if worker is not None:
-        worker.pause()
+    for w in [*([worker] if worker else []), *(others or [])]:
+        w.pause()
     sim = Simulation(SimConfig(seed=cfg.seed, start=_now(), sessions=None,
                                target_events=cfg.events))
     run.say(f"producing {cfg.events:,} records ...")
@@ -182,7 +184,12 @@ async def _backlog(run: _Run, worker: WorkerProcess | None) -> None:
 async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[str, Any]:
     cfg = run.cfg
     worker.start()
-    run.say(f"worker started (pid {worker.pid}); warming up ...")
+    # Further workers join the same group (CHATSTATE_APP_ID): how throughput scales.
+    others = [WorkerProcess(run.space, worker.app_id, out_dir, name=f"worker{i + 2}")
+              for i in range(cfg.workers - 1)]
+    for w in others:
+        w.start()
+    run.say(f"{cfg.workers} worker(s) started (pid {worker.pid}); warming up ...")
     run.phase = "warmup"
     warm = Simulation(SimConfig(seed=cfg.seed + 1000, start=_now(), sessions=None,
                                 target_events=cfg.warmup_events))
@@ -193,17 +200,22 @@ async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[st
         raise RuntimeError(f"worker did not take the warm-up (last sample {s}); see {out_dir}")
     sampler = ResourceSampler(worker.pid or 0)
     sampler.start()
-    await _backlog(run, worker)
+    other_samplers = [ResourceSampler(w.pid or 0) for w in others]
+    for o in other_samplers:
+        o.start()
+    await _backlog(run, worker, others)
     run.phase = "throughput"
     base = await run.sample()
-    sampler_cpu0 = sampler.cpu_seconds()
+    sampler_cpu0 = sampler.cpu_seconds() + sum(o.cpu_seconds() for o in other_samplers)
     t0 = time.time()
     worker.resume()
+    for w in others:
+        w.resume()
     profiler = (start_profiler(worker.pid or 0, out_dir / "worker-profile.txt", 600)
                 if cfg.profile else None)
     run.say("worker resumed: draining the backlog ...")
     s, reached = await run.drain(cfg.drain_timeout_s)
-    cpu = sampler.cpu_seconds() - sampler_cpu0
+    cpu = sampler.cpu_seconds() + sum(o.cpu_seconds() for o in other_samplers) - sampler_cpu0
     profile: dict[str, Any] | None = None
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
@@ -247,9 +259,16 @@ async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[st
         "points": [[round(t, 3), round(ms, 2)] for t, ms in lat],
     }
     await sampler.stop()
+    for o in other_samplers:
+        await o.stop()
     await worker.stop()
+    for w in others:
+        await w.stop()
+        w.cleanup()
     return {"throughput": throughput, "latency": latency, "profile": profile,
-            "workerPeakRssMb": round(sampler.peak_rss / 2**20, 1),
+            "workers": cfg.workers,
+            "workerPeakRssMb": round(max([sampler.peak_rss, *(o.peak_rss for o in
+                                                             other_samplers)]) / 2**20, 1),
             "workerRss": [[round(t, 2), r] for t, r in sampler.rss]}
 
 

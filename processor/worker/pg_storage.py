@@ -12,9 +12,6 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import asyncpg
-
-from processor.core.lifecycle import LifecyclePolicy
 from processor.worker.route import Parked
 from processor.worker.sink import (
     ADVANCE_POSITION,
@@ -33,29 +30,12 @@ __all__ = ["PgStorage"]
 
 
 class PgStorage:
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        *,
-        consumer: str,
-        policy: LifecyclePolicy,
-        sessions_topic: str,
-        alerts_topic: str,
-        max_record_bytes: int | None = None,
-        agent_context_topic: str | None = None,
-    ) -> None:
-        self.pool = pool
-        self.consumer = consumer
-        self.alerts_topic = alerts_topic
-        self.sessions = SessionStore(
-            pool,
-            consumer=consumer,
-            policy=policy,
-            sessions_topic=sessions_topic,
-            alerts_topic=alerts_topic,
-            max_record_bytes=max_record_bytes,
-            agent_context_topic=agent_context_topic,
-        )
+    def __init__(self, sessions: SessionStore) -> None:
+        """``sessions``: stage 2's unit of work, whose pool and topics this adapter shares."""
+        self.sessions = sessions
+        self.pool = sessions.pool
+        self.consumer = sessions.consumer
+        self.alerts_topic = sessions.alerts_topic
 
     # -- health ---------------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ from processor.worker.sink import (
     BatchItem,
     BatchOutcome,
     OutboxRecord,
+    SessionStore,
 )
 from processor.worker.storage import WorkerStorage
 from schemas.alerts import RUNBOOK, Alert, AlertType, Severity
@@ -182,13 +183,15 @@ class Runtime:
                     )
                 )
                 self._storage = PgStorage(
-                    self._pool,
-                    consumer=self.consumer_name,
-                    policy=self.policy,
-                    sessions_topic=self.catalog.name("chat.sessions"),
-                    alerts_topic=self.catalog.name("chat.alerts"),
-                    max_record_bytes=self.settings.max_record_bytes,
-                    agent_context_topic=self.catalog.name("chat.agent-context"),
+                    SessionStore(
+                        self._pool,
+                        consumer=self.consumer_name,
+                        policy=self.policy,
+                        sessions_topic=self.catalog.name("chat.sessions"),
+                        alerts_topic=self.catalog.name("chat.alerts"),
+                        max_record_bytes=self.settings.max_record_bytes,
+                        agent_context_topic=self.catalog.name("chat.agent-context"),
+                    )
                 )
 
     async def stop(self) -> None:
