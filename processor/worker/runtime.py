@@ -273,7 +273,7 @@ class Runtime:
     async def _stage1_batch(self, records: Sequence[Inbound]) -> None:
         await self.start()
         started = time.perf_counter()
-        parsed = parse_all(records)
+        parsed = parse_all(records, region=self.settings.pii_default_region)
         missing = needs_mapping(parsed, self.mappings)
         if missing:
             found = await self._retrying(lambda: self.storage.mappings(missing))
@@ -688,6 +688,7 @@ class Runtime:
                 ),
                 encryption_key=key_setting.get_secret_value() if key_setting else None,
                 max_bytes=self.settings.max_record_bytes,
+                region=self.settings.pii_default_region,
             )
             for r in records
         ]
