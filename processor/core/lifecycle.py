@@ -6,26 +6,18 @@ update's ``received_at`` — and does no I/O, so replaying the same updates alwa
 same sessions; the sink and the agents only carry out what it decides. The state diagram and
 the rules in words are in ``docs/lifecycle.md``.
 
-Rules that are easy to get wrong, and why they are this way:
+Rules that are easy to get wrong, and why they are this way (each rule module states its own):
 
 - A session starts on first sight (many deployments issue ids from their own back end), unless
   ``require_issued`` is set: then an id chatstate did not issue raises ``unknown_session``.
-- A conversation that ended stays ended: Genesys events arrive out of order, and an end seen
-  before its start must converge to "ended", not be revived by the late start.
-- A second conversation that becomes live while another of the session is live is a second tab
-  (or a second device): it is recorded with ``concurrent_with``, the first stays current, and one
-  ``concurrent_session`` alert names the pair.
-- An expired or archived session that sees a *new* live conversation is the returning customer:
-  it becomes active again and the new conversation is tagged with the old one it resumes from.
-- A snapshot older than the latest (by its timestamp; on a tie the later arrival wins) goes to
-  history but never replaces the latest; the same snapshot twice is a no-op.
 - ``version`` grows by one for every update that changed anything, and only then.
-- Issuing, erasure and purge (and the deny list of erased sessions) are in
-  :mod:`processor.core.removal`; a removal is a ``Decision`` with ``removal`` set.
 
 ``decide`` only dispatches and versions; the rules are in sibling modules: a conversation
-observed in :mod:`processor.core.observe_rules`, a snapshot in
-:mod:`processor.core.snapshot_rules`, close/expire/archive in :mod:`processor.core.command_rules`;
+observed (ended stays ended, the second tab, the returning customer) in
+:mod:`processor.core.observe_rules`, a snapshot (latest by timestamp, the same twice is a no-op)
+in :mod:`processor.core.snapshot_rules`, close/expire/archive in
+:mod:`processor.core.command_rules`, issuing, erasure and purge (and the deny list) in
+:mod:`processor.core.removal` (a removal is a ``Decision`` with ``removal`` set);
 :class:`Decision` and the derived ids in :mod:`processor.core.decision`.
 """
 
