@@ -18,10 +18,10 @@ from typing import Any
 import faust
 from aiokafka.errors import KafkaError
 
+from processor.core.route import COMMANDS, CONVERSATIONS, SNAPSHOTS
 from processor.logs import get_logger
 from processor.settings import Settings
 from processor.worker.failures import Stopping
-from processor.worker.route import COMMANDS, CONVERSATIONS, SNAPSHOTS
 from processor.worker.runtime import TRANSIENT, Runtime
 from processor.worker.scans import run_scans
 from processor.worker.stage1 import Stage1

@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from processor.core.lifecycle import LifecyclePolicy, decide
+from processor.core.route import Parked
 from processor.worker.parked import admit
-from processor.worker.route import Parked
 from processor.worker.sink import BatchItem, BatchOutcome, DeadItem, OutboxRecord
 from processor.worker.storage import OrphanRow, Releasable, UnmappedRow, WorkerStorage
 from processor.worker.unmapped import MAX_PARKED_PER_CONVERSATION, ParkOutcome

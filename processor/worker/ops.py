@@ -19,10 +19,10 @@ from typing import Any
 
 import faust
 
+from processor.core.route import COMMANDS, CONVERSATIONS, SNAPSHOTS
 from processor.ops_probes import kafka_reachable, postgres_reachable
 from processor.ops_server import OpsServer, ReadyReport, serve_ops
 from processor.settings import Settings
-from processor.worker.route import COMMANDS, CONVERSATIONS, SNAPSHOTS
 from processor.worker.telemetry import RecordsSensor, refresh_forever
 
 UPDATES = "chatstate.session-updates"

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from processor.worker.route import Parked
+from processor.core.route import Parked
 from processor.worker.sink import (
     ADVANCE_POSITION,
     BatchItem,

@@ -25,6 +25,14 @@ from aiokafka.errors import KafkaError
 from processor.core.alert_status import resolved
 from processor.core.internal_records import Decoded, decode, pack
 from processor.core.lifecycle import LifecyclePolicy, alert
+from processor.core.route import (
+    Inbound,
+    Parked,
+    needs_mapping,
+    parse_all,
+    route,
+    unpark,
+)
 from processor.core.scans import parked_overflow_alert
 from processor.db import create_pool
 from processor.dlq import build_dead_letter, runbook_anchor
@@ -48,14 +56,6 @@ from processor.worker.metrics import WorkerMetrics
 from processor.worker.parked import OverflowWatch, ParkedIndex
 from processor.worker.pg_storage import PgStorage
 from processor.worker.publish import Publisher
-from processor.worker.route import (
-    Inbound,
-    Parked,
-    needs_mapping,
-    parse_all,
-    route,
-    unpark,
-)
 from processor.worker.sink import (
     BatchItem,
     BatchOutcome,

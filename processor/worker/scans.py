@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from processor.core.route import unpark
 from processor.core.scans import (
     archive_update,
     cap_alerts,
@@ -16,7 +17,6 @@ from processor.core.scans import (
 )
 from processor.logs import get_logger
 from processor.worker.retention import purge_round, resolve_round, spike_round
-from processor.worker.route import unpark
 from processor.worker.runtime import Runtime
 from schemas.alerts import Alert
 

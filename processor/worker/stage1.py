@@ -30,9 +30,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
+from processor.core.route import Inbound
 from processor.logs import get_logger
 from processor.worker.failures import Stopping
-from processor.worker.route import Inbound
 from processor.worker.runtime import Runtime
 from processor.worker.telemetry import aiokafka_lag
 

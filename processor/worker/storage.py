@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from processor.worker.route import Parked
+from processor.core.route import Parked
 from processor.worker.sink import BatchItem, BatchOutcome, OutboxRecord
 from processor.worker.unmapped import ParkOutcome
 from schemas.alerts import Alert

@@ -18,8 +18,8 @@ from datetime import datetime
 
 import asyncpg
 
+from processor.core.route import Parked
 from processor.worker.parked import admit
-from processor.worker.route import Parked
 
 __all__ = ["MAX_PARKED_PER_CONVERSATION", "ParkOutcome", "expire_unmapped", "park"]
 

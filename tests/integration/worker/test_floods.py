@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from processor.core.route import CONVERSATIONS, Inbound
 from processor.sim.genesys import detail_event
-from processor.worker.route import CONVERSATIONS, Inbound
 from processor.worker.runtime import Runtime
 from processor.worker.scans import run_scans
 from schemas.alerts import Alert, AlertType

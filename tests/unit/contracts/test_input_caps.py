@@ -12,8 +12,8 @@ import pytest
 from processor.api.models import IssueSessionIn
 from processor.core.commands import parse_command
 from processor.core.normalise import parse_genesys
+from processor.core.route import COMMANDS, CONVERSATIONS, SNAPSHOTS, Inbound, parse_all
 from processor.core.snapshots import GuardedSnapshot, parse_snapshot
-from processor.worker.route import COMMANDS, CONVERSATIONS, SNAPSHOTS, Inbound, parse_all
 from schemas.commands import SessionCommand
 from schemas.dlq import DeadLetterReason as R
 from schemas.limits import (

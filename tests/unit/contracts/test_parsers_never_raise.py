@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from processor.core.commands import parse_command
 from processor.core.normalise import parse_genesys
 from processor.core.rawjson import depth_of
+from processor.core.route import COMMANDS, CONVERSATIONS, SNAPSHOTS, Inbound, parse_all
 from processor.core.snapshots import GuardedSnapshot, parse_snapshot
-from processor.worker.route import COMMANDS, CONVERSATIONS, SNAPSHOTS, Inbound, parse_all
 from schemas.commands import SessionCommand
 from schemas.dlq import DeadLetterReason
 from schemas.limits import check_tree

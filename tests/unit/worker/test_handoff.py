@@ -8,8 +8,8 @@ import uuid
 from datetime import UTC, datetime
 
 from processor.core.internal_records import decode, pack
+from processor.core.route import CONVERSATIONS, SNAPSHOTS, Inbound, parse_all, route
 from processor.worker.handoff import Handoff
-from processor.worker.route import CONVERSATIONS, SNAPSHOTS, Inbound, parse_all, route
 from schemas.commands import CloseSession, SessionUpdate
 from tests.integration.worker.harness import conversation_event, snapshot_body
 

@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from processor.worker.route import (
+from processor.core.route import (
     COMMANDS,
     CONVERSATIONS,
     SNAPSHOTS,

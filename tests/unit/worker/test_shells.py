@@ -15,9 +15,9 @@ import pytest
 
 from processor.core.internal_records import decode, encode
 from processor.core.lifecycle import LifecyclePolicy
+from processor.core.route import CONVERSATIONS, SNAPSHOTS, Inbound
 from processor.settings import Settings
 from processor.worker.memory_storage import MemoryStorage
-from processor.worker.route import CONVERSATIONS, SNAPSHOTS, Inbound
 from processor.worker.runtime import UPDATE_INDEX_HEADER, RawUpdate, Runtime
 from schemas.commands import CloseSession, SessionUpdate
 from schemas.session import SessionStatus
