@@ -47,7 +47,9 @@ async def test_a_returning_customers_new_conversation_asks_the_bridge_to_tell_th
 
             await eventually(snapshot_applied, what="first conversation", worker=worker)
             back = T0 + timedelta(days=3)
-            await feed.event(conversation_event(second, psid, "connected", back, resumed_from=first))
+            await feed.event(
+                conversation_event(second, psid, "connected", back, resumed_from=first)
+            )
 
             async def second_live() -> SessionState | None:
                 s = (await db_sessions(env)).get(psid)
