@@ -23,6 +23,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from processor.core.resumption import carries_predecessor
+from processor.core.session_rows import VIEW_COLUMNS, column_list
 from processor.erasure_requests import Erasure, ErasureStarted, erasure, start_erasure
 from schemas.session import PUBLISHED_CONVERSATIONS_MAX, SessionStatus
 
@@ -162,10 +163,10 @@ FROM sessions p WHERE p.persistent_session_id = $1
 """
 # One round trip: the latest conversations ride along as an array of anonymous records, which
 # asyncpg decodes into typed tuples (uuid, timestamptz, ...) in the column order below; the
-# predecessor is joined only while the session carries it (no snapshot of its own yet).
+# predecessor is joined only while the session carries it (no snapshot of its own yet). The
+# session's own columns are the row shape's (``processor.core.session_rows.VIEW_COLUMNS``).
 _SESSION_SELECT = f"""
-SELECT s.persistent_session_id, s.status, s.previous_session_id, s.current_conversation_id,
-       s.latest_snapshot, s.latest_snapshot_at, s.last_interaction_at, s.expires_at,
+SELECT {column_list(VIEW_COLUMNS, "s")},
        ARRAY(SELECT ROW(c.conversation_id, c.state, c.media_type, c.started_at, c.ended_at,
                         c.disconnect_type, c.resumed_from_conversation_id, c.first_seen_at)
              FROM (SELECT * FROM session_conversations c

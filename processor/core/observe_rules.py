@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from processor.core.decision import Decision, LifecyclePolicy, alert
+from processor.core.session_rows import DECIDED_COLUMNS
 from schemas.alerts import Alert, AlertType, Severity
 from schemas.observation import ConversationObservation, ConversationState
 from schemas.session import ConversationRecord, LifecycleEvent, SessionState, SessionStatus
@@ -181,18 +182,5 @@ def touch(s: SessionState, at: datetime, policy: LifecyclePolicy) -> SessionStat
     return s.model_copy(update={"last_interaction_at": last, "expires_at": expires})
 
 
-_ROW_FIELDS = (
-    "status",
-    "customer_id_hashed",
-    "current_conversation_id",
-    "resumed_from_conversation_id",
-    "latest_snapshot",
-    "latest_snapshot_at",
-    "latest_snapshot_content_id",
-    "last_interaction_at",
-    "expires_at",
-)
-
-
 def _row_changed(a: SessionState, b: SessionState) -> bool:
-    return any(getattr(a, f) != getattr(b, f) for f in _ROW_FIELDS)
+    return any(getattr(a, f) != getattr(b, f) for f in DECIDED_COLUMNS)

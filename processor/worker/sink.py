@@ -21,8 +21,16 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from processor.core.lifecycle import Decision, LifecyclePolicy, SnapshotRow, decide, state_id
+from processor.core.lifecycle import Decision, LifecyclePolicy, SnapshotRow, decide
 from processor.core.removal import Removal
+from processor.core.session_rows import (
+    SESSION_COLUMNS,
+    UPDATED_ON_SAVE,
+    column_list,
+    conversation_from_row,
+    session_from_row,
+    session_row,
+)
 from processor.core.writeback import writeback_for
 from processor.db import Conn
 from processor.errors import OutputTooLarge
@@ -30,8 +38,7 @@ from processor.worker.alert_log import record_alerts
 from processor.worker.removal import denied_sessions, remove_sessions
 from schemas.alerts import Alert
 from schemas.commands import ApplySnapshot, ObserveConversation, SessionUpdate
-from schemas.observation import ConversationState
-from schemas.session import ConversationRecord, SessionState, SessionStatus
+from schemas.session import ConversationRecord, SessionState
 
 __all__ = [
     "ADVANCE_POSITION",
@@ -276,12 +283,14 @@ class SessionStore:
         )
 
 
-# --- rows <-> models ------------------------------------------------------------------------
+# --- rows <-> models (the row shape: ``processor.core.session_rows``) --------------------
 
-_SESSION_COLS = (
-    "persistent_session_id, status, version, customer_id_hashed, previous_session_id, "
-    "current_conversation_id, resumed_from_conversation_id, latest_snapshot, latest_snapshot_at, "
-    "latest_snapshot_content_id, last_interaction_at, expires_at, created_at, updated_at"
+_SESSION_COLS = column_list(SESSION_COLUMNS)
+_SAVE = (
+    f"INSERT INTO sessions ({_SESSION_COLS}) VALUES "
+    f"({', '.join(f'${i}' for i in range(1, len(SESSION_COLUMNS) + 1))}) "
+    "ON CONFLICT (persistent_session_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in UPDATED_ON_SAVE)
 )
 
 
@@ -301,81 +310,17 @@ async def load_sessions(
         "ORDER BY first_seen_at, conversation_id",
         list(psids),
     ):
-        convs.setdefault(r["persistent_session_id"], []).append(
-            ConversationRecord(
-                conversation_id=r["conversation_id"],
-                state=ConversationState(r["state"]),
-                media_type=r["media_type"],
-                queue_id=r["queue_id"],
-                started_at=r["started_at"],
-                ended_at=r["ended_at"],
-                disconnect_type=r["disconnect_type"],
-                resumed_from_conversation_id=r["resumed_from_conversation_id"],
-                concurrent_with=r["concurrent_with"],
-                first_seen_at=r["first_seen_at"],
-                updated_at=r["updated_at"],
-            )
-        )
-    out = {}
-    for r in rows:
-        psid = r["persistent_session_id"]
-        out[psid] = SessionState(
-            id=state_id(psid, r["version"]),
-            persistent_session_id=psid,
-            status=SessionStatus(r["status"]),
-            version=r["version"],
-            customer_id_hashed=r["customer_id_hashed"],
-            previous_session_id=r["previous_session_id"],
-            current_conversation_id=r["current_conversation_id"],
-            resumed_from_conversation_id=r["resumed_from_conversation_id"],
-            conversations=convs.get(psid, []),
-            latest_snapshot=r["latest_snapshot"],
-            latest_snapshot_at=r["latest_snapshot_at"],
-            latest_snapshot_content_id=r["latest_snapshot_content_id"],
-            last_interaction_at=r["last_interaction_at"],
-            expires_at=r["expires_at"],
-            created_at=r["created_at"],
-            updated_at=r["updated_at"],
-        )
-    return out
+        convs.setdefault(r["persistent_session_id"], []).append(conversation_from_row(r))
+    return {
+        r["persistent_session_id"]: session_from_row(r, convs.get(r["persistent_session_id"], []))
+        for r in rows
+    }
 
 
 async def save_sessions(conn: Conn, sessions: Sequence[SessionState]) -> None:
     if not sessions:
         return
-    await conn.executemany(
-        f"""INSERT INTO sessions ({_SESSION_COLS})
-            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
-            ON CONFLICT (persistent_session_id) DO UPDATE SET
-              status = EXCLUDED.status, version = EXCLUDED.version,
-              customer_id_hashed = EXCLUDED.customer_id_hashed,
-              current_conversation_id = EXCLUDED.current_conversation_id,
-              resumed_from_conversation_id = EXCLUDED.resumed_from_conversation_id,
-              latest_snapshot = EXCLUDED.latest_snapshot,
-              latest_snapshot_at = EXCLUDED.latest_snapshot_at,
-              latest_snapshot_content_id = EXCLUDED.latest_snapshot_content_id,
-              last_interaction_at = EXCLUDED.last_interaction_at,
-              expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at""",
-        [
-            (
-                s.persistent_session_id,
-                s.status.value,
-                s.version,
-                s.customer_id_hashed,
-                s.previous_session_id,
-                s.current_conversation_id,
-                s.resumed_from_conversation_id,
-                s.latest_snapshot,
-                s.latest_snapshot_at,
-                s.latest_snapshot_content_id,
-                s.last_interaction_at,
-                s.expires_at,
-                s.created_at,
-                s.updated_at,
-            )
-            for s in sessions
-        ],
-    )
+    await conn.executemany(_SAVE, [session_row(s) for s in sessions])
 
 
 async def _save_conversations(

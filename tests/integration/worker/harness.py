@@ -301,6 +301,8 @@ def internal_updates(records: list[Any]) -> list[SessionUpdate]:
     return out
 
 
+# The oracle's own list, on purpose (not ``processor.core.session_rows``): a column the row
+# shape forgot to load or save must show here as a difference, not vanish from both sides.
 _COMPARED = (
     "status",
     "version",
