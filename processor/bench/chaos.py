@@ -27,7 +27,7 @@ from aiokafka import TopicPartition
 from processor.bench.probe import INPUTS, INTERNAL, Probe
 from processor.bench.replay import alert_duplicates, compare, read_topic, replay_updates
 from processor.bench.space import RunSpace
-from processor.bench.worker import WorkerProcess
+from processor.bench.worker_process import WorkerProcess
 from processor.core.lifecycle import LifecyclePolicy
 from processor.sim import SimConfig, Simulation, expected_session, produce
 from processor.sim.plan import SessionPlan

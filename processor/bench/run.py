@@ -30,7 +30,7 @@ from processor.bench.probe import INPUTS, Probe, Sample
 from processor.bench.profile import start_profiler, summarise
 from processor.bench.references import naive_baseline, raw_ceiling
 from processor.bench.space import RunSpace, create_space, drop_space
-from processor.bench.worker import ResourceSampler, WorkerProcess, worker_available
+from processor.bench.worker_process import ResourceSampler, WorkerProcess, worker_available
 from processor.kafka_security import KafkaSecurity
 from processor.sim import ProduceStats, SimConfig, Simulation, produce
 

@@ -24,7 +24,7 @@ app = typer.Typer(help="Look at sessions.")
 def show(persistent_session_id: str) -> None:
     """The session, its conversations and its latest snapshot, as JSON (exit 1 if unknown)."""
     from processor.db import create_pool
-    from processor.worker.sink import load_sessions
+    from processor.worker.session_tables import load_sessions
 
     try:
         psid = uuid.UUID(persistent_session_id)

@@ -23,8 +23,8 @@ from processor.logs import get_logger
 from processor.settings import Settings
 from processor.worker.failures import Stopping
 from processor.worker.runtime import TRANSIENT, Runtime
-from processor.worker.scans import run_scans
 from processor.worker.stage1 import Stage1
+from processor.worker.timers import run_scans
 
 __all__ = ["create_app", "use_uvloop"]
 

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 from processor.core.lifecycle import LifecyclePolicy, decide
 from processor.core.route import Parked
+from processor.worker.outbox import OutboxRecord
 from processor.worker.parked import admit
-from processor.worker.sink import BatchItem, BatchOutcome, DeadItem, OutboxRecord
 from processor.worker.storage import OrphanRow, Releasable, UnmappedRow, WorkerStorage
+from processor.worker.unit_of_work import BatchItem, BatchOutcome, DeadItem
 from processor.worker.unmapped import MAX_PARKED_PER_CONVERSATION, ParkOutcome
 from schemas.alerts import Alert
 from schemas.session import SessionState, SessionStatus

@@ -1,9 +1,9 @@
 """The worker's storage port (``processor/worker/storage.py``) on PostgreSQL, with asyncpg.
 
-Stage 2's unit of work stays in ``processor/worker/sink.py`` (the session rows and positions),
-parking in ``processor/worker/unmapped.py``; this module is the one object the shell holds,
-and the home of the remaining queries that used to sit in the runtime, the scans and the
-publisher."""
+Stage 2's unit of work stays in ``processor/worker/unit_of_work.py`` (the session rows and
+positions), parking in ``processor/worker/unmapped.py``; this module is the one object the
+shell holds, and the home of the remaining queries that used to sit in the runtime, the scans
+and the publisher."""
 
 from __future__ import annotations
 
@@ -13,16 +13,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from processor.core.route import Parked
-from processor.worker.sink import (
+from processor.worker.alert_log import record_alerts
+from processor.worker.outbox import OutboxRecord, enqueue
+from processor.worker.storage import OrphanRow, Releasable, UnmappedRow, WorkerStorage
+from processor.worker.unit_of_work import (
     ADVANCE_POSITION,
     BatchItem,
     BatchOutcome,
-    OutboxRecord,
     SessionStore,
-    enqueue,
-    insert_alerts,
 )
-from processor.worker.storage import OrphanRow, Releasable, UnmappedRow, WorkerStorage
 from processor.worker.unmapped import ParkOutcome, expire_unmapped, park
 from schemas.alerts import Alert
 
@@ -96,7 +95,7 @@ class PgStorage:
     ) -> list[OutboxRecord]:
         told = {a.dedup_key for a in alerts}
         async with self.pool.acquire() as conn, conn.transaction():
-            new = await insert_alerts(conn, [*alerts, *also_known])  # the first of each key
+            new = await record_alerts(conn, [*alerts, *also_known])  # the first of each key
             return await enqueue(
                 conn,
                 [

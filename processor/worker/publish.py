@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 
 from processor.dlq import DEFAULT_MAX_BYTES, DeadLetter, build_dead_letter
-from processor.worker.sink import OutboxRecord
+from processor.worker.outbox import OutboxRecord
 from schemas.dlq import DeadLetterInfo
 
 __all__ = ["Publisher"]

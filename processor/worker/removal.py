@@ -9,7 +9,8 @@ also deletes the alert log's and the unsent outbox's records about the session a
 conversations, puts the session's digest on the deny list, and counts the rows in every pending
 erasure request that named the session (so a request asked twice completes either way).
 
-Used by the sink: :func:`denied_sessions` before deciding, :func:`remove_sessions` after.
+Used by stage 2's unit of work (``processor/worker/unit_of_work.py``): :func:`denied_sessions`
+before deciding, :func:`remove_sessions` after.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The leader's retention and alert-resolution rounds (called from ``processor.worker.scans``).
+"""The leader's retention and alert-resolution rounds (called from ``processor.worker.timers``).
 
 - Purge: archived sessions quiet for ``RETENTION + PURGE_AFTER`` get a ``purge_session`` on
   their partition; the lifecycle re-checks there (a customer who came back is kept) and the
@@ -15,8 +15,8 @@ from datetime import datetime
 from processor.core.alert_status import cap_resolutions, expiry_spike
 from processor.core.removal import purge_update
 from processor.worker.alert_log import ended_conditions, record_alerts
+from processor.worker.outbox import enqueue
 from processor.worker.runtime import Runtime
-from processor.worker.sink import enqueue
 
 __all__ = ["purge_round", "resolve_round", "spike_round"]
 

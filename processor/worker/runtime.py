@@ -4,7 +4,14 @@ decide, and keeps the stream going whatever one record does.
 Failures are classified (``processor.worker.failures``): a server that does not answer stalls
 the partition loudly (one ``persistence_degraded`` alert per database outage) and nothing is
 dead-lettered meanwhile; anything one record causes sends that record to ``chat.dlq`` and the
-rest of its batch is applied. Nothing escapes to Faust, which would ack the batch anyway."""
+rest of its batch is applied. Nothing escapes to Faust, which would ack the batch anyway.
+
+Named ``runtime`` on purpose (issue 18): it is the one object a running worker is — the pool,
+the producer, the storage port and the publisher, with the retry and dead-letter policy around
+them — that the Faust app (``app.py``), stage 1 (``stage1.py``) and the leader's timers
+(``timers.py``) all drive. What it carries out lives beside it: the unit of work
+(``unit_of_work.py``), the outbox (``outbox.py``, ``publish.py``), the storage port
+(``storage.py``, ``pg_storage.py``)."""
 
 from __future__ import annotations
 
@@ -53,16 +60,12 @@ from processor.worker.failures import (
 )
 from processor.worker.handoff import Handoff
 from processor.worker.metrics import WorkerMetrics
+from processor.worker.outbox import OutboxRecord
 from processor.worker.parked import OverflowWatch, ParkedIndex
 from processor.worker.pg_storage import PgStorage
 from processor.worker.publish import Publisher
-from processor.worker.sink import (
-    BatchItem,
-    BatchOutcome,
-    OutboxRecord,
-    SessionStore,
-)
 from processor.worker.storage import WorkerStorage
+from processor.worker.unit_of_work import BatchItem, BatchOutcome, SessionStore
 from schemas.alerts import RUNBOOK, Alert, AlertType, Severity
 from schemas.commands import SessionUpdate
 from schemas.dlq import DeadLetterInfo, DeadLetterReason, Stage

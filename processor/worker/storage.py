@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import Protocol
 
 from processor.core.route import Parked
-from processor.worker.sink import BatchItem, BatchOutcome, OutboxRecord
+from processor.worker.outbox import OutboxRecord
+from processor.worker.unit_of_work import BatchItem, BatchOutcome
 from processor.worker.unmapped import ParkOutcome
 from schemas.alerts import Alert
 

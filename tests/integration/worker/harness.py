@@ -28,7 +28,7 @@ from processor.core.lifecycle import LifecyclePolicy
 from processor.db import init_connection
 from processor.producer import make_producer
 from processor.sim.genesys import Leg, queue_conversation
-from processor.worker.sink import load_sessions
+from processor.worker.session_tables import load_sessions
 from schemas.commands import SessionUpdate
 from schemas.session import SessionState
 from tests.conftest import StackSlice

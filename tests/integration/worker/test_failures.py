@@ -19,8 +19,8 @@ from processor.devstack.postgres import PostgresNode
 from processor.devstack.state import PostgresState
 from processor.migrate import migrate
 from processor.settings import Settings
+from processor.worker.outbox import OutboxRecord
 from processor.worker.runtime import Runtime
-from processor.worker.sink import OutboxRecord
 from schemas.alerts import Alert, AlertStatus, AlertType
 from schemas.dlq import DeadLetterInfo
 from tests.conftest import StackSlice

@@ -17,7 +17,7 @@ import pytest
 from processor.core.route import CONVERSATIONS, Inbound
 from processor.sim.genesys import detail_event
 from processor.worker.runtime import Runtime
-from processor.worker.scans import run_scans
+from processor.worker.timers import run_scans
 from schemas.alerts import Alert, AlertType
 from schemas.observation import ConversationState
 from tests.conftest import StackSlice

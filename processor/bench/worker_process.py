@@ -1,6 +1,7 @@
-"""``chatstate worker`` as a subprocess the harness owns: started with env only (as an operator
-would), killed with SIGKILL for fault drills, paused while a backlog is produced, and measured
-(CPU seconds, peak RSS) with psutil."""
+"""``chatstate worker`` as a subprocess the benchmark and the fault suite own (the worker itself
+is ``processor/worker/``): started with env only (as an operator would), killed with SIGKILL
+for fault drills, paused while a backlog is produced, and measured (CPU seconds, peak RSS) with
+psutil."""
 
 from __future__ import annotations
 

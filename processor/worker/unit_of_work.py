@@ -6,6 +6,8 @@ covers. The positions' rows are locked first (``FOR UPDATE``), which fences two 
 briefly both think they own a partition during a rebalance: the second waits, then sees the
 first one's position and skips what it already applied. An update below the stored position is
 a replay and is skipped, so a crash, a rebalance or a redelivery never applies anything twice.
+The tables' SQL is ``processor/worker/session_tables.py``, the outbox's
+``processor/worker/outbox.py``, the alert log's ``processor/worker/alert_log.py``.
 
 A record of the internal topic holds an ordered batch of updates (``schemas/updates.py``), so a
 position is ``(next_offset, next_index)``: the next update to apply is update ``next_index`` of
@@ -23,19 +25,17 @@ import asyncpg
 
 from processor.core.lifecycle import Decision, LifecyclePolicy, SnapshotRow, decide
 from processor.core.removal import Removal
-from processor.core.session_rows import (
-    SESSION_COLUMNS,
-    UPDATED_ON_SAVE,
-    column_list,
-    conversation_from_row,
-    session_from_row,
-    session_row,
-)
 from processor.core.writeback import writeback_for
 from processor.db import Conn
-from processor.errors import OutputTooLarge
 from processor.worker.alert_log import record_alerts
+from processor.worker.outbox import OutboxRecord, enqueue
 from processor.worker.removal import denied_sessions, remove_sessions
+from processor.worker.session_tables import (
+    load_sessions,
+    save_conversations,
+    save_sessions,
+    save_snapshots,
+)
 from schemas.alerts import Alert
 from schemas.commands import ApplySnapshot, ObserveConversation, SessionUpdate
 from schemas.session import ConversationRecord, SessionState
@@ -45,12 +45,7 @@ __all__ = [
     "BatchItem",
     "BatchOutcome",
     "DeadItem",
-    "OutboxRecord",
     "SessionStore",
-    "enqueue",
-    "insert_alerts",
-    "load_sessions",
-    "save_sessions",
 ]
 
 
@@ -83,14 +78,6 @@ class DeadItem:
     item: BatchItem
     reason: str
     detail: str
-
-
-@dataclass(frozen=True)
-class OutboxRecord:
-    outbox_id: int
-    topic: str
-    key: bytes | None
-    value: bytes | None  # None: a tombstone (an erased or purged session on chat.sessions)
 
 
 @dataclass
@@ -186,12 +173,9 @@ class SessionStore:
             [(self.consumer, t, p, o, x) for (t, p), (o, x) in top.items()],
         )
 
-
     # -- the batch -----------------------------------------------------------------------------
 
-    async def _apply_fresh(
-        self, conn: Conn, items: Sequence[BatchItem], out: BatchOutcome
-    ) -> None:
+    async def _apply_fresh(self, conn: Conn, items: Sequence[BatchItem], out: BatchOutcome) -> None:
         psids = list({i.update.persistent_session_id for i in items})
         sessions = await load_sessions(conn, psids, lock=True)
         content_ids = [
@@ -261,10 +245,10 @@ class SessionStore:
 
         out.changed_sessions = len(changed)
         await save_sessions(conn, list(changed.values()))
-        await _save_conversations(conn, list(conversations.values()))
-        await _save_snapshots(conn, snapshots)
+        await save_conversations(conn, list(conversations.values()))
+        await save_snapshots(conn, snapshots)
         removed = await remove_sessions(conn, removals, self.sessions_topic)
-        new_alerts = await insert_alerts(conn, removed.keep_alerts(alerts))
+        new_alerts = await record_alerts(conn, removed.keep_alerts(alerts))
         out.outbox = await enqueue(
             conn,
             [
@@ -281,134 +265,3 @@ class SessionStore:
             + writebacks,
             self.max_record_bytes,
         )
-
-
-# --- rows <-> models (the row shape: ``processor.core.session_rows``) --------------------
-
-_SESSION_COLS = column_list(SESSION_COLUMNS)
-_SAVE = (
-    f"INSERT INTO sessions ({_SESSION_COLS}) VALUES "
-    f"({', '.join(f'${i}' for i in range(1, len(SESSION_COLUMNS) + 1))}) "
-    "ON CONFLICT (persistent_session_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in UPDATED_ON_SAVE)
-)
-
-
-async def load_sessions(
-    conn: Conn, psids: Sequence[uuid.UUID], *, lock: bool = False
-) -> dict[uuid.UUID, SessionState]:
-    rows = await conn.fetch(
-        f"SELECT {_SESSION_COLS} FROM sessions WHERE persistent_session_id = ANY($1::uuid[])"
-        + (" ORDER BY persistent_session_id FOR UPDATE" if lock else ""),
-        list(psids),
-    )
-    if not rows:
-        return {}
-    convs: dict[uuid.UUID, list[ConversationRecord]] = {}
-    for r in await conn.fetch(
-        "SELECT * FROM session_conversations WHERE persistent_session_id = ANY($1::uuid[]) "
-        "ORDER BY first_seen_at, conversation_id",
-        list(psids),
-    ):
-        convs.setdefault(r["persistent_session_id"], []).append(conversation_from_row(r))
-    return {
-        r["persistent_session_id"]: session_from_row(r, convs.get(r["persistent_session_id"], []))
-        for r in rows
-    }
-
-
-async def save_sessions(conn: Conn, sessions: Sequence[SessionState]) -> None:
-    if not sessions:
-        return
-    await conn.executemany(_SAVE, [session_row(s) for s in sessions])
-
-
-async def _save_conversations(
-    conn: Conn, recs: Sequence[tuple[uuid.UUID, ConversationRecord]]
-) -> None:
-    if not recs:
-        return
-    await conn.executemany(
-        """INSERT INTO session_conversations (conversation_id, persistent_session_id, state,
-              media_type, queue_id, started_at, ended_at, disconnect_type,
-              resumed_from_conversation_id, concurrent_with, first_seen_at, updated_at)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
-           ON CONFLICT (conversation_id) DO UPDATE SET
-              state = EXCLUDED.state, media_type = EXCLUDED.media_type,
-              queue_id = EXCLUDED.queue_id, started_at = EXCLUDED.started_at,
-              ended_at = EXCLUDED.ended_at, disconnect_type = EXCLUDED.disconnect_type,
-              resumed_from_conversation_id = EXCLUDED.resumed_from_conversation_id,
-              concurrent_with = EXCLUDED.concurrent_with, updated_at = EXCLUDED.updated_at
-           WHERE session_conversations.persistent_session_id = EXCLUDED.persistent_session_id""",
-        [
-            (
-                c.conversation_id,
-                psid,
-                c.state.value,
-                c.media_type,
-                c.queue_id,
-                c.started_at,
-                c.ended_at,
-                c.disconnect_type,
-                c.resumed_from_conversation_id,
-                c.concurrent_with,
-                c.first_seen_at,
-                c.updated_at,
-            )
-            for psid, c in recs
-        ],
-    )
-
-
-async def _save_snapshots(conn: Conn, rows: Sequence[SnapshotRow]) -> None:
-    if not rows:
-        return
-    await conn.executemany(
-        """INSERT INTO snapshots (persistent_session_id, conversation_id, snapshot_at,
-              received_at, source_id, state, custom_properties, pii_findings)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (source_id) DO NOTHING""",
-        [
-            (
-                r.persistent_session_id,
-                r.conversation_id,
-                r.snapshot_at,
-                r.received_at,
-                r.source_id,
-                r.state,
-                r.custom_properties,
-                r.pii_findings,
-            )
-            for r in rows
-        ],
-    )
-
-
-async def insert_alerts(conn: Conn, alerts: Sequence[Alert]) -> list[Alert]:
-    """Record alerts by condition and status; return only those never told before (page
-    once when a condition starts, once when it ends: ``processor.worker.alert_log``)."""
-    return await record_alerts(conn, alerts)
-
-
-async def enqueue(
-    conn: Conn,
-    records: Sequence[tuple[str, bytes | None, bytes | None]],  # value None: a tombstone
-    max_bytes: int | None = None,
-) -> list[OutboxRecord]:
-    """Put records in the outbox inside the caller's transaction (published after commit).
-    A record over ``max_bytes`` raises :class:`OutputTooLarge` before anything is written: a
-    committed record the broker refuses would be re-sent forever."""
-    if not records:
-        return []
-    if max_bytes is not None:
-        for topic, key, value in records:
-            size = len(key or b"") + len(value or b"")
-            if size > max_bytes:
-                raise OutputTooLarge(topic, size, max_bytes)
-    rows = await conn.fetch(
-        """INSERT INTO outbox (topic, key, value)
-           SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]) RETURNING outbox_id""",
-        [r[0] for r in records],
-        [r[1] for r in records],
-        [r[2] for r in records],
-    )
-    return [OutboxRecord(r["outbox_id"], *rec) for r, rec in zip(rows, records, strict=True)]

@@ -1,5 +1,9 @@
-"""The leader's timers: expiry, archive, orphans, unmapped conversations (alerted, released,
-expired after their retention), the outbox sweep."""
+"""The leader's timer shell: one round of expiry, archive, orphans, unmapped conversations
+(alerted, released, expired after their retention), retention and the outbox sweep.
+
+The rules of each round are pure (``processor/core/scans.py``: what to propose, which alerts,
+how many per round); this module runs them against the storage port and produces what they
+propose. ``processor/worker/app.py``'s Faust timer calls :func:`run_scans` on the leader."""
 
 from __future__ import annotations
 
