@@ -21,8 +21,8 @@ from aiokafka.errors import KafkaError
 from processor.core.route import COMMANDS, CONVERSATIONS, SNAPSHOTS
 from processor.logs import get_logger
 from processor.settings import Settings
-from processor.worker.failures import Stopping
-from processor.worker.runtime import TRANSIENT, Runtime
+from processor.worker.failures import Stopping, server_away
+from processor.worker.runtime import Runtime
 from processor.worker.stage1 import Stage1
 from processor.worker.timers import run_scans
 
@@ -109,11 +109,12 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
         # so a round that meets an unavailable database or broker is logged and skipped.
         try:
             await run_scans(rt)
-        except TRANSIENT as exc:
-            log.warning("scan skipped: database unavailable", error=type(exc).__name__)
         except KafkaError as exc:
             log.warning("scan skipped: Kafka unavailable", error=type(exc).__name__)
-        except Exception:
+        except Exception as exc:
+            if server_away(exc):
+                log.warning("scan skipped: database unavailable", error=type(exc).__name__)
+                return
             # A scan bug must not stop the stream; it is logged loudly and retried next round.
             log.exception("scan failed")
 

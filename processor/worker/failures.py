@@ -44,6 +44,7 @@ __all__ = [
     "is_transient",
     "isolate",
     "pause",
+    "server_away",
 ]
 
 R = TypeVar("R")
@@ -140,6 +141,12 @@ def is_transient(exc: BaseException) -> bool:
             | kafka_errors.KafkaUnavailableError,
         )
     return isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS
+
+
+def server_away(exc: BaseException) -> bool:
+    """For a periodic scan, which skips a round rather than isolate anything: a server away, a
+    write that kept failing, or any OSError (the next round tries again either way)."""
+    return is_transient(exc) or isinstance(exc, StillFailing | OSError)
 
 
 def classify(

@@ -70,28 +70,12 @@ from schemas.alerts import RUNBOOK, Alert, AlertType, Severity
 from schemas.commands import SessionUpdate
 from schemas.dlq import DeadLetterInfo, DeadLetterReason, Stage
 
-__all__ = ["TRANSIENT", "UPDATE_INDEX_HEADER", "RawUpdate", "Runtime"]
+__all__ = ["UPDATE_INDEX_HEADER", "RawUpdate", "Runtime"]
 
 T = TypeVar("T")
 
 log = get_logger("chatstate.worker")
 
-# Errors a scan round skips on (a server away, or a write that kept failing): the next round
-# tries again. Inside a batch, ``is_transient`` and the health probe decide instead.
-TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,
-    ConnectionError,
-    asyncio.TimeoutError,
-    StillFailing,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.InternalClientError,
-)
 RawUpdate = tuple[str, int, int, bytes | None, bytes]  # topic, partition, offset, key, value
 # One update of an internal record as stage 2 isolates it: where the record was, its key, and
 # the decoded update (or why it could not be read).

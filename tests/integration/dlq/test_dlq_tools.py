@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from cryptography.fernet import Fernet
 
 from processor.db import create_pool
-from processor.dlq import REPLAY_OF_HEADER, build_dead_letter
+from processor.dlq import DEFAULT_MAX_BYTES, REPLAY_OF_HEADER, build_dead_letter
 from processor.producer import make_producer
 from processor.worker.publish import Publisher
 from schemas.dlq import DeadLetterInfo, DeadLetterReason, Stage
@@ -55,14 +55,17 @@ async def _dead_letter_two(env: StackSlice) -> None:
     try:
         dlq = env.topic("chat.dlq")
         snapshots = env.topic("chat.snapshots")
-        with_key = Publisher(producer, dlq, dlq_encryption_key=KEY)
-        without = Publisher(producer, dlq)
-        await with_key.dead_letter(
-            PII_KEY, PII_VALUE, _info(snapshots, 7, DeadLetterReason.PII_REJECTED), PII_HEADERS
-        )
-        await without.dead_letter(
-            b"k2", NOT_JSON, _info(snapshots, 8, DeadLetterReason.INVALID_JSON)
-        )
+        await Publisher(producer, dlq).produce_dead_letters([
+            build_dead_letter(
+                PII_KEY, PII_VALUE, PII_HEADERS,
+                _info(snapshots, 7, DeadLetterReason.PII_REJECTED),
+                encryption_key=KEY, max_bytes=DEFAULT_MAX_BYTES,
+            ),
+            build_dead_letter(  # no key configured: no original kept
+                b"k2", NOT_JSON, [], _info(snapshots, 8, DeadLetterReason.INVALID_JSON),
+                encryption_key=None, max_bytes=DEFAULT_MAX_BYTES,
+            ),
+        ])
     finally:
         await pool.close()
         await producer.stop()

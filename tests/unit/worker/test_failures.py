@@ -167,3 +167,19 @@ async def test_cancellation_is_never_swallowed() -> None:
     with pytest.raises(asyncio.CancelledError):
         await _isolate(s, [0])
     assert s.dead == []
+
+
+@pytest.mark.parametrize(
+    ("exc", "away"),
+    [
+        (asyncpg.CannotConnectNowError(), True),
+        (StillFailing(TimeoutError()), True),
+        (OSError(errno.EOVERFLOW, "any OSError"), True),
+        (ValueError("a scan bug"), False),
+    ],
+    ids=lambda v: type(v).__name__,
+)
+def test_a_scan_round_is_skipped_quietly_only_when_a_server_is_away(
+    exc: BaseException, away: bool
+) -> None:
+    assert failures.server_away(exc) is away
