@@ -10,7 +10,7 @@ step can be measured alone. Records come from the simulator (the same mix as ``m
     decode  internal record -> SessionUpdate models                     (stage 2, ``decode``)
     decide  the lifecycle over every update, sessions held in a dict   (stage 2, ``decide``)
 
-``--baseline REV`` runs the same measurement on another commit (a git worktree under /tmp) in
+``--baseline REV`` runs the same measurement on another commit (a git worktree in the temp dir) in
 alternation with this tree, ``--repeat`` times each, and prints the ratio per step: the two
 sides see the same machine load, which a single before/after pair on a shared machine does not.
 
@@ -25,6 +25,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -97,7 +98,7 @@ def measure(sessions: int, seed: int) -> dict[str, float]:
 
 def _worktree(rev: str) -> Path:
     sha = subprocess.check_output(["git", "rev-parse", "--short", rev], text=True).strip()
-    path = Path(f"/tmp/chatstate-baseline-{sha}")
+    path = Path(tempfile.gettempdir()) / f"chatstate-baseline-{sha}"
     if not path.exists():
         subprocess.check_call(["git", "worktree", "add", "--detach", str(path), sha],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
