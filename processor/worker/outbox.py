@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from processor.db import Conn
 from processor.errors import OutputTooLarge
@@ -23,6 +24,9 @@ class OutboxRecord:
     topic: str
     key: bytes | None
     value: bytes | None  # None: a tombstone (an erased or purged session on chat.sessions)
+    # When the row was written (the database's clock); known for rows read back by the
+    # sweeper, which looks for them on their topic from about then (``sweep.py``).
+    created_at: datetime | None = None
 
 
 async def enqueue(

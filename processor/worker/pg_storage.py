@@ -115,7 +115,7 @@ class PgStorage:
         # No lock: two sweepers during a leader change may both send a row, which consumers
         # dedupe, as they do a re-send after a crash.
         rows = await self.pool.fetch(
-            """SELECT outbox_id, topic, key, value FROM outbox
+            """SELECT outbox_id, topic, key, value, created_at FROM outbox
                WHERE created_at < clock_timestamp() - make_interval(secs => $1)
                ORDER BY outbox_id LIMIT $2""",
             older_than_s,
@@ -127,6 +127,7 @@ class PgStorage:
                 r["topic"],
                 bytes(r["key"]) if r["key"] else None,
                 bytes(r["value"]) if r["value"] is not None else None,
+                r["created_at"],
             )
             for r in rows
         ]

@@ -3,9 +3,10 @@ see ``processor/dlq.py``).
 
 Records reach ``chat.sessions`` and ``chat.alerts`` only through the outbox: written in the same
 transaction as the rows they describe, produced after the commit, deleted once Kafka
-acknowledged them. A crash in between re-sends them (consumers dedupe on the record ids), it
-never loses them. The sweeper picks up what a crashed worker left behind. This module is the
-Kafka half only; the outbox rows are the storage port's (``processor/worker/storage.py``).
+acknowledged them. A crash in between never loses them: the sweeper picks up what a crashed
+worker left behind, and sends again only what it does not find on the topic
+(``processor/worker/sweep.py``; past its bounded read, a repeat consumers dedupe). This module
+is the Kafka half only; the outbox rows are the storage port's (``processor/worker/storage.py``).
 """
 
 from __future__ import annotations

@@ -539,10 +539,30 @@ class Runtime:
         await (self._retrying(forget) if wait_for_database else forget())
 
     async def sweep_outbox(self) -> int:
-        """Publish what a crashed worker committed but never sent. Part of a scan: a database
-        error skips the round (rows sent but not forgotten are sent again, and deduped)."""
+        """Publish what a crashed worker committed but never sent, and forget without sending
+        what it sent but never forgot (``sweep.py`` reads the topics to tell them apart; a read
+        that fails or is cut short sends, as at-least-once allows). Part of a scan: a database
+        error skips the round."""
+        from processor.worker import sweep  # the leader's rounds only
+
         records = await self.storage.left_behind(10.0, 2000)
-        await self.publish(records, wait_for_database=False)
+        if not records:
+            return 0
+        try:
+            verdict = await sweep.on_kafka(
+                records, self.producer, self.kafka_bootstrap, self.kafka_security
+            )
+        except Exception as exc:  # a re-send is harmless (deduped); losing them is not
+            log.warning("outbox sweep: could not read the topics; re-sending",
+                        error=type(exc).__name__, records=len(records))
+            verdict = sweep.Verdict([], [], list(records))
+        if verdict.unsure:
+            log.warning("outbox sweep: read bound hit; re-sending what it did not find",
+                        records=len(verdict.unsure))
+        log.info("outbox sweep", already_sent=len(verdict.on_kafka),
+                 never_sent=len(verdict.missing), unsure=len(verdict.unsure))
+        await self.storage.forget(verdict.on_kafka)
+        await self.publish(verdict.to_send, wait_for_database=False)
         return len(records)
 
     async def _retrying(self, op: Callable[[], Awaitable[T]]) -> T:
