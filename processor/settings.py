@@ -134,6 +134,12 @@ class Settings(BaseSettings):
         description="Longest wait to fill a batch; under load batches fill first (latency floor).",
     )
     scan_interval_s: float = 30.0
+    stage1_process: bool = Field(
+        default=True,
+        description="Run stage 1 (read inputs, normalise, route) in a sibling process of "
+        "`chatstate worker`, so it has a CPU core of its own; false: inside the worker process "
+        "(one core for both stages, and stage 2 takes stage 1's updates without decoding them).",
+    )
     parked_max_conversations: int = Field(
         default=100_000,
         ge=1,

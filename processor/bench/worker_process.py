@@ -53,6 +53,7 @@ class WorkerProcess:
     ttl: str = "P3D"
     scan_interval_s: float = 3600.0
     name: str = "worker"
+    stage1_process: bool = True  # CHATSTATE_STAGE1_PROCESS
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     _state_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cs-worker-")))
@@ -71,6 +72,7 @@ class WorkerProcess:
             "CHATSTATE_STATE_DIR": str(self._state_dir),
             **self.space.security.environment(),
             "CHATSTATE_LOG_FORMAT": "json",
+            "CHATSTATE_STAGE1_PROCESS": "true" if self.stage1_process else "false",
         })
         return env
 
@@ -108,12 +110,13 @@ class WorkerProcess:
         self.kill()
 
     def pause(self) -> None:
+        """SIGSTOP the worker's process group: the worker and its stage-1 process."""
         if self.proc is not None:
-            os.kill(self.proc.pid, signal.SIGSTOP)
+            os.killpg(self.proc.pid, signal.SIGSTOP)
 
     def resume(self) -> None:
         if self.proc is not None:
-            os.kill(self.proc.pid, signal.SIGCONT)
+            os.killpg(self.proc.pid, signal.SIGCONT)
 
     def cleanup(self) -> None:
         shutil.rmtree(self._state_dir, ignore_errors=True)

@@ -37,6 +37,10 @@ def bench(
     profile: Annotated[
         bool, typer.Option(help="Sample the worker with py-spy while it drains the backlog.")
     ] = False,
+    stage1_process: Annotated[
+        bool, typer.Option(help="Stage 1 in a sibling process of each worker (the default); "
+                           "--no-stage1-process: inside it, to compare.")
+    ] = True,
 ) -> None:
     """Throughput (drain N records) and latency (fixed rate) of `chatstate worker`, with the raw
     ceiling and a naive baseline measured on the same records in the same run."""
@@ -49,7 +53,7 @@ def bench(
     cfg = BenchConfig(
         events=events, latency_rate=latency_rate, latency_duration_s=latency_duration,
         seed=seed, naive_max_s=naive_max_s, results_dir=results, keep=keep, profile=profile,
-        workers=workers,
+        workers=workers, stage1_process=stage1_process,
     )
     report = asyncio.run(
         run_bench(cfg, ep.kafka_bootstrap, ep.database_url, sys.argv,

@@ -1,7 +1,7 @@
 """The Faust app: the stage-2 agent that owns each persistent session, and the leader's timer;
-stage 1 (``processor/worker/stage1.py``, a plain aiokafka consumer group) starts with the app and
-stops before it. Built by a factory from settings (nothing happens at import); ``chatstate
-worker`` runs it.
+stage 1 (``processor/worker/stage1.py``, a plain aiokafka consumer group; by default in a sibling
+process, ``processor/worker/stage1_process.py``) starts with the app and stops before it. Built
+by a factory from settings (nothing happens at import); ``chatstate worker`` runs it.
 
 Why ``noack_take`` and manual acks: Faust's ``take``/``take_events`` ack a batch in a
 ``finally`` — even when the body was cancelled or raised — and Faust commits acked offsets on
@@ -24,6 +24,7 @@ from processor.settings import Settings
 from processor.worker.failures import Stopping, server_away
 from processor.worker.runtime import Runtime
 from processor.worker.stage1 import Stage1
+from processor.worker.stage1_process import Stage1Process
 from processor.worker.timers import run_scans
 
 __all__ = ["create_app", "use_uvloop"]
@@ -77,7 +78,13 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
     cat = rt.catalog
     by_name = {cat.name(logical): logical for logical in (CONVERSATIONS, SNAPSHOTS, COMMANDS)}
     updates = app.topic(rt.updates_topic, key_type=bytes, value_type=bytes)
-    stage1 = Stage1(rt, by_name)
+    # Stage 1 in a sibling process (a core of its own), or in this one.
+    stage1: Stage1 | Stage1Process = (
+        Stage1Process(settings, kafka_bootstrap, database_url)
+        if settings.stage1_process
+        else Stage1(rt, by_name)
+    )
+    app.stage1 = stage1  # type: ignore[attr-defined]
 
     @app.task  # type: ignore[untyped-decorator]
     async def start_stage1() -> None:

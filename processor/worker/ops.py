@@ -18,11 +18,14 @@ import asyncio
 from typing import Any
 
 import faust
+from prometheus_client import CollectorRegistry
 
 from processor.core.route import COMMANDS, CONVERSATIONS, SNAPSHOTS
 from processor.ops_probes import kafka_reachable, postgres_reachable
 from processor.ops_server import OpsServer, ReadyReport, serve_ops
 from processor.settings import Settings
+from processor.worker.sibling_metrics import MergedRegistry
+from processor.worker.stage1_process import Stage1Process
 from processor.worker.telemetry import RecordsSensor, refresh_forever
 
 UPDATES = "chatstate.session-updates"
@@ -62,18 +65,30 @@ class WorkerOps:
             postgres_reachable(rt.database_url),
         )
         check = ReadyReport.check
+        sibling = getattr(self.app, "stage1", None)
         return ReadyReport({
             "partitions": check(self.assigned is not None, "not assigned yet"),
+            **({"stage1": check(sibling.running, "stage 1 process not running")}
+               if isinstance(sibling, Stage1Process) else {}),
             "kafka": check(kafka, "unreachable"),
             "postgres": check(postgres, "unreachable"),
             "shutdown": check(not rt.stopping, "stopping"),
         })
 
+    def registry(self) -> CollectorRegistry:
+        """What ``/metrics`` serves: this process's registry, plus the stage-1 process's
+        latest snapshot when stage 1 runs in one (``processor/worker/sibling_metrics.py``)."""
+        own = self.runtime.metrics.registry
+        sibling = getattr(self.app, "stage1", None)
+        if isinstance(sibling, Stage1Process):
+            return MergedRegistry(own, lambda: sibling.families)
+        return own  # type: ignore[no-any-return]
+
     async def start(self) -> None:
         s = self.settings
         self.server = await serve_ops(
             s.worker_http_host, s.worker_http_port, ready=self.ready,
-            registry=self.runtime.metrics.registry, setting="CHATSTATE_WORKER_HTTP_PORT",
+            registry=self.registry(), setting="CHATSTATE_WORKER_HTTP_PORT",
         )
         if self.server is not None:
             self._refresh = asyncio.create_task(refresh_forever(

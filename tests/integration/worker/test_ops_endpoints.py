@@ -49,7 +49,8 @@ async def test_worker_is_ready_once_assigned_and_its_metrics_count_records(
         r = await eventually(ready, timeout=90, what="/readyz 200", worker=worker)
         assert r.json() == {
             "status": "ready",
-            "checks": {"partitions": "ok", "kafka": "ok", "postgres": "ok", "shutdown": "ok"},
+            "checks": {"partitions": "ok", "stage1": "ok", "kafka": "ok", "postgres": "ok",
+                       "shutdown": "ok"},
         }
         live = await _get(f"{worker.ops_url}/healthz")
         assert live is not None
@@ -115,8 +116,8 @@ async def test_readyz_is_503_naming_postgres_when_the_database_is_unreachable(
         assert r.status_code == 503
         assert r.json() == {
             "status": "unavailable",
-            "checks": {"partitions": "ok", "kafka": "ok", "postgres": "unreachable",
-                       "shutdown": "ok"},
+            "checks": {"partitions": "ok", "stage1": "ok", "kafka": "ok",
+                       "postgres": "unreachable", "shutdown": "ok"},
         }
         live = await _get(f"{worker.ops_url}/healthz")
         assert live is not None
