@@ -552,7 +552,11 @@ class Runtime:
             verdict = await sweep.on_kafka(
                 records, self.producer, self.kafka_bootstrap, self.kafka_security
             )
-        except Exception as exc:  # a re-send is harmless (deduped); losing them is not
+        except Exception as exc:
+            if not await self.broker_healthy():
+                raise  # nothing can be sent either: the round is skipped, the next reads again
+            # The broker answers yet the read fails (a consumer ACL, say): a re-send is
+            # harmless (deduped by id), never sending them is not.
             log.warning("outbox sweep: could not read the topics; re-sending",
                         error=type(exc).__name__, records=len(records))
             verdict = sweep.Verdict([], [], list(records))

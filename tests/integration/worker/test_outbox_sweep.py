@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
+from aiokafka.errors import TopicAuthorizationFailedError
 
 from processor.runbook_links import absolute_alert_records
 from processor.worker import sweep
@@ -142,3 +143,21 @@ async def test_when_the_read_bound_is_hit_the_sweep_resends_and_forgets_everythi
     versions = Counter(json.loads(r.value)["id"] for r in await read_topic(env, "chat.sessions"))
     assert versions[f"{psid}:5"] == 1, "never sent: sent once"
     assert versions[f"{psid}:4"] == 2, "the fallback is at-least-once: sent again"
+
+
+async def test_when_the_topics_cannot_be_read_but_the_broker_answers_the_sweep_resends(
+    env: StackSlice, rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read the broker refuses (a consumer ACL the worker lacks, say): re-sending is harmless,
+    # leaving the rows unsent for ever is not.
+    async def refused(*_: object, **__: object) -> sweep.Verdict:
+        raise TopicAuthorizationFailedError()
+
+    monkeypatch.setattr(sweep, "on_kafka", refused)
+    [row] = await left_behind(rt, [(env.topic("chat.alerts"), b"k", alert("k", 1))])
+
+    await rt.sweep_outbox()
+
+    assert await rt.pool.fetchval("SELECT count(*) FROM outbox") == 0
+    [sent] = await read_topic(env, "chat.alerts")
+    assert sweep.identity(sent.key, sent.value) == sweep.identity(row.key, row.value)
