@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from processor.core.decision import Decision, LifecyclePolicy, alert
+from processor.core.decision import Decision, LifecyclePolicy, alert, evolve
 from schemas.alerts import AlertType, Severity
 from schemas.session import LifecycleEvent, SessionState, SessionStatus
 
@@ -20,8 +20,8 @@ def close(s: SessionState, now: datetime) -> Decision:
     if s.status is SessionStatus.CLOSED:
         return Decision(s)
     return Decision(
-        s.model_copy(update={"status": SessionStatus.CLOSED, "expires_at": None,
-                             "lifecycle_event": LifecycleEvent.CLOSED}),
+        evolve(s, {"status": SessionStatus.CLOSED, "expires_at": None,
+                   "lifecycle_event": LifecycleEvent.CLOSED}),
         True,
     )
 
@@ -30,8 +30,8 @@ def expire(s: SessionState, due_at: datetime, now: datetime) -> Decision:
     # Re-checked here: the scan may have looked before an interaction that is now applied.
     if not s.status.resumable or s.expires_at is None or s.expires_at > due_at:
         return Decision(s)
-    expired = s.model_copy(
-        update={"status": SessionStatus.EXPIRED, "lifecycle_event": LifecycleEvent.EXPIRED}
+    expired = evolve(
+        s, {"status": SessionStatus.EXPIRED, "lifecycle_event": LifecycleEvent.EXPIRED}
     )
     return Decision(
         expired,
@@ -64,8 +64,6 @@ def archive(s: SessionState, due_at: datetime, policy: LifecyclePolicy) -> Decis
     if last + policy.retention > due_at:
         return Decision(s)
     return Decision(
-        s.model_copy(
-            update={"status": SessionStatus.ARCHIVED, "lifecycle_event": LifecycleEvent.ARCHIVED}
-        ),
+        evolve(s, {"status": SessionStatus.ARCHIVED, "lifecycle_event": LifecycleEvent.ARCHIVED}),
         True,
     )

@@ -28,7 +28,14 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 
 from processor.core.command_rules import archive, close, expire
-from processor.core.decision import Decision, LifecyclePolicy, SnapshotRow, alert, state_id
+from processor.core.decision import (
+    Decision,
+    LifecyclePolicy,
+    SnapshotRow,
+    alert,
+    evolve,
+    state_id,
+)
 from processor.core.observe_rules import observe
 from processor.core.removal import issued_session, removal_of
 from processor.core.snapshot_rules import apply_snapshot
@@ -72,12 +79,12 @@ def decide(
     if erased:
         return Decision(None)  # refused without an alert: one would name the erased id
     if session is not None and session.lifecycle_event is not None:
-        session = session.model_copy(update={"lifecycle_event": None})  # set per version
+        session = evolve(session, {"lifecycle_event": None})  # set per version
     if isinstance(cmd, SessionIssued):
         issued_state = issued_session(session, cmd, psid, now)
         if issued_state is None:
             return Decision(session)
-        session = issued_state.model_copy(update={"version": 0})
+        session = evolve(issued_state, {"version": 0})
         return _versioned(Decision(session, True), session, psid, now)
     fresh = session is None
     if session is None:
@@ -113,9 +120,7 @@ def _versioned(d: Decision, before: SessionState, psid: uuid.UUID, now: datetime
         return d
     version = before.version + 1
     return Decision(
-        d.session.model_copy(
-            update={"version": version, "updated_at": now, "id": state_id(psid, version)}
-        ),
+        evolve(d.session, {"version": version, "updated_at": now, "id": state_id(psid, version)}),
         True,
         d.conversations,
         d.snapshot,

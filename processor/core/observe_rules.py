@@ -13,10 +13,12 @@ conversation): merge it into the session's conversations, then let status follow
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from processor.core.decision import Decision, LifecyclePolicy, alert
+from processor.core.decision import Decision, LifecyclePolicy, alert, evolve
 from processor.core.session_rows import DECIDED_COLUMNS
 from schemas.alerts import Alert, AlertType, Severity
 from schemas.observation import ConversationObservation, ConversationState
@@ -36,9 +38,11 @@ def observed_at(obs: ConversationObservation, now: datetime) -> datetime:
 
 
 def _merge(
-    rec: ConversationRecord | None, obs: ConversationObservation, now: datetime
+    rec: ConversationRecord | None,
+    obs: ConversationObservation,
+    now: datetime,
+    event_time: datetime,
 ) -> ConversationRecord:
-    event_time = observed_at(obs, now)
     if rec is None:
         state = obs.state or ConversationState.LIVE  # seen, not seen to end
         return ConversationRecord(
@@ -67,14 +71,15 @@ def _merge(
             changes["ended_at"] = obs.ended_at or event_time
     if not changes:
         return rec
-    return rec.model_copy(update={**changes, "updated_at": now})
+    return evolve(rec, {**changes, "updated_at": now})
 
 
 def observe(
     s: SessionState, obs: ConversationObservation, now: datetime, policy: LifecyclePolicy
 ) -> Decision:
     before = s.conversation(obs.conversation_id)
-    rec = _merge(before, obs, now)
+    event_time = observed_at(obs, now)
+    rec = _merge(before, obs, now, event_time)
     alerts: list[Alert] = []
     updates: dict[str, Any] = {}
     if obs.customer_id_hashed and not s.customer_id_hashed:
@@ -85,7 +90,7 @@ def observe(
         if s.status in (SessionStatus.EXPIRED, SessionStatus.ARCHIVED):
             # The returning customer: a new conversation tagged with the one it resumes from.
             old = rec.resumed_from_conversation_id or s.current_conversation_id
-            rec = rec.model_copy(update={"resumed_from_conversation_id": old})
+            rec = evolve(rec, {"resumed_from_conversation_id": old})
             updates |= {
                 "status": SessionStatus.ACTIVE,
                 "current_conversation_id": rec.conversation_id,
@@ -103,7 +108,7 @@ def observe(
                 None,
             )
             if other is not None:
-                rec = rec.model_copy(update={"concurrent_with": other.conversation_id})
+                rec = evolve(rec, {"concurrent_with": other.conversation_id})
                 a, b = sorted((str(other.conversation_id), str(rec.conversation_id)))
                 alerts.append(
                     alert(
@@ -144,43 +149,79 @@ def observe(
 
     conversations = [c for c in s.conversations if c.conversation_id != rec.conversation_id]
     conversations.append(rec)
-    conversations.sort(key=lambda c: (c.first_seen_at, str(c.conversation_id)))
-    changed_conv = rec != before
-    s2 = s.model_copy(update={**updates, "conversations": conversations})
-    s2 = _settle(s2)
-    s2 = touch(s2, observed_at(obs, now), policy)
+    # By first sight, then id: a UUID orders as its text does (fixed-width lower-case hex),
+    # without formatting every conversation's id on every update.
+    conversations.sort(key=lambda c: (c.first_seen_at, c.conversation_id))
+    changed_conv = rec is not before and rec != before
+    # One copy of the session for the whole rule: status and current conversation settle, then
+    # the interaction is recorded (an expiry moves with it), as changes to the same dict.
+    fields: dict[str, Any] = {**updates, "conversations": conversations}
+    fields |= _settled(
+        fields.get("status", s.status),
+        fields.get("current_conversation_id", s.current_conversation_id),
+        conversations,
+    )
+    fields |= _touched(
+        fields.get("status", s.status), s.last_interaction_at, s.expires_at, event_time, policy
+    )
+    s2 = evolve(s, fields)
     changed = changed_conv or _row_changed(s, s2)
     if not changed:
         return Decision(s, alerts=alerts)
     return Decision(s2, True, [rec] if changed_conv else [], None, alerts)
 
 
-def _settle(s: SessionState) -> SessionState:
+def _settled(
+    status: SessionStatus,
+    current_id: uuid.UUID | None,
+    conversations: Sequence[ConversationRecord],
+) -> dict[str, Any]:
     """Status and current conversation follow from the conversations (closed/expired/archived
-    are left alone: only a new conversation or a command moves a session out of them)."""
-    if s.status not in (SessionStatus.ACTIVE, SessionStatus.IDLE):
-        return s
-    live = [c for c in s.conversations if c.state is ConversationState.LIVE]
-    current = s.conversation(s.current_conversation_id) if s.current_conversation_id else None
+    are left alone: only a new conversation or a command moves a session out of them).
+    Returns what changes (nothing when they already follow)."""
+    if status not in (SessionStatus.ACTIVE, SessionStatus.IDLE):
+        return {}
+    live = [c for c in conversations if c.state is ConversationState.LIVE]
+    current = (
+        next((c for c in conversations if c.conversation_id == current_id), None)
+        if current_id
+        else None
+    )
     if current is None or current.state is not ConversationState.LIVE:
         preferred = [c for c in live if c.concurrent_with is None] or live
         if preferred:
             current = preferred[0]
-    status = SessionStatus.ACTIVE if live else SessionStatus.IDLE
-    cur_id = current.conversation_id if current else s.current_conversation_id
-    if status == s.status and cur_id == s.current_conversation_id:
-        return s
-    return s.model_copy(update={"status": status, "current_conversation_id": cur_id})
+    settled = SessionStatus.ACTIVE if live else SessionStatus.IDLE
+    cur_id = current.conversation_id if current else current_id
+    if settled == status and cur_id == current_id:
+        return {}
+    return {"status": settled, "current_conversation_id": cur_id}
+
+
+def _touched(
+    status: SessionStatus,
+    last_at: datetime | None,
+    expires_at: datetime | None,
+    at: datetime,
+    policy: LifecyclePolicy,
+) -> dict[str, Any]:
+    """An interaction at ``at``: the latest interaction, and a resumable session's expiry
+    moving with it. Returns what changes."""
+    last = max(at, last_at) if last_at else at
+    expires = last + policy.ttl if status.resumable else expires_at
+    if last == last_at and expires == expires_at:
+        return {}
+    return {"last_interaction_at": last, "expires_at": expires}
 
 
 def touch(s: SessionState, at: datetime, policy: LifecyclePolicy) -> SessionState:
     """Record an interaction; a resumable session's expiry moves with it."""
-    last = max(at, s.last_interaction_at) if s.last_interaction_at else at
-    expires = last + policy.ttl if s.status.resumable else s.expires_at
-    if last == s.last_interaction_at and expires == s.expires_at:
-        return s
-    return s.model_copy(update={"last_interaction_at": last, "expires_at": expires})
+    changes = _touched(s.status, s.last_interaction_at, s.expires_at, at, policy)
+    return evolve(s, changes) if changes else s
 
 
 def _row_changed(a: SessionState, b: SessionState) -> bool:
-    return any(getattr(a, f) != getattr(b, f) for f in DECIDED_COLUMNS)
+    # ``is`` first: the rules copy a session with its unchanged values shared, so most columns
+    # are the very same object and need no (Python-level, for UUIDs) equality test.
+    va, vb = a.__dict__, b.__dict__
+    return any(va[f] is not vb[f] and va[f] != vb[f] for f in DECIDED_COLUMNS)

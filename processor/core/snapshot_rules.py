@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from processor.core.decision import Decision, LifecyclePolicy, SnapshotRow, alert
+from processor.core.decision import Decision, LifecyclePolicy, SnapshotRow, alert, evolve
 from processor.core.observe_rules import observe, touch
 from schemas.alerts import Alert, AlertType, Severity
 from schemas.commands import ApplySnapshot
@@ -66,7 +66,7 @@ def apply_snapshot(
         }
     if snap.customer_id_hashed and not s2.customer_id_hashed:
         updates["customer_id_hashed"] = snap.customer_id_hashed
-    s2 = touch(s2.model_copy(update=updates), snap.timestamp, policy)
+    s2 = touch(evolve(s2, updates), snap.timestamp, policy)
     if cmd.pii_findings:
         alerts.append(
             alert(
