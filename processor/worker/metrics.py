@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -31,7 +31,7 @@ from prometheus_client import (
 
 from schemas.alerts import AlertType
 
-__all__ = ["STAGES", "Lag", "WorkerMetrics"]
+__all__ = ["STAGES", "Lag", "WorkerMetrics", "aiokafka_lag"]
 
 Lag = dict[tuple[str, int], int]  # (logical topic, partition) -> records not yet processed
 
@@ -236,3 +236,15 @@ class WorkerMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+async def aiokafka_lag(consumer: Any, logical_by_name: Mapping[str, str]) -> Lag:
+    """Lag of an ``AIOKafkaConsumer``'s assigned partitions (highwater - position), keyed by
+    logical topic: ``rt.metrics.lag_sources.append(lambda: aiokafka_lag(c, by_name))``."""
+    out: Lag = {}
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is None or tp.topic not in logical_by_name:
+            continue
+        out[(logical_by_name[tp.topic], tp.partition)] = max(0, high - await consumer.position(tp))
+    return out

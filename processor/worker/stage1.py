@@ -33,8 +33,8 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from processor.core.route import Inbound
 from processor.logs import get_logger
 from processor.worker.failures import Stopping
+from processor.worker.metrics import aiokafka_lag
 from processor.worker.runtime import Runtime
-from processor.worker.telemetry import aiokafka_lag
 
 __all__ = ["Stage1", "stage1_group"]
 

@@ -174,14 +174,14 @@ async def _serve(settings: Settings, kafka_bootstrap: str, database_url: str) ->
 
 def main() -> None:
     """``python -m processor.worker.stage1_process``, started by ``chatstate worker`` only."""
+    import uvloop  # as the worker (processor.worker.app.use_uvloop), without importing Faust
+
     from processor.cli._common import load_settings
     from processor.servers import from_settings
-    from processor.worker.app import use_uvloop
 
-    use_uvloop()
     settings = load_settings()
     ep = from_settings(settings)
-    asyncio.run(_serve(settings, ep.kafka_bootstrap, ep.database_url))
+    uvloop.run(_serve(settings, ep.kafka_bootstrap, ep.database_url))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ the outbox backlog (refreshed every few seconds by a task beside the ops server)
 Lag is highwater minus the next offset the worker has yet to finish: for stage 2, the offset
 after the last one acked (acks come only after a batch's effects are durable), or before any
 ack the fetch position. Stage 1 is a plain aiokafka consumer group of its own; it reports its
-lag by adding a source to ``WorkerMetrics.lag_sources`` (``aiokafka_lag`` computes it).
+lag by adding a source to ``WorkerMetrics.lag_sources`` (``metrics.aiokafka_lag`` computes it).
 A stalled partition's lag grows: that is the signal the alert rules watch.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -24,7 +23,7 @@ from processor.db import connect
 from processor.logs import get_logger
 from processor.worker.metrics import Lag, WorkerMetrics
 
-__all__ = ["RecordsSensor", "aiokafka_lag", "refresh_forever"]
+__all__ = ["RecordsSensor", "refresh_forever"]
 
 log = get_logger("chatstate.telemetry")
 
@@ -73,18 +72,6 @@ class RecordsSensor(faust.Sensor):
             if nxt is not None:
                 out[(where[1], tp.partition)] = max(0, high - nxt)
         return out
-
-
-async def aiokafka_lag(consumer: Any, logical_by_name: Mapping[str, str]) -> Lag:
-    """Lag of an ``AIOKafkaConsumer``'s assigned partitions (highwater - position), keyed by
-    logical topic: ``rt.metrics.lag_sources.append(lambda: aiokafka_lag(c, by_name))``."""
-    out: Lag = {}
-    for tp in consumer.assignment():
-        high = consumer.highwater(tp)
-        if high is None or tp.topic not in logical_by_name:
-            continue
-        out[(logical_by_name[tp.topic], tp.partition)] = max(0, high - await consumer.position(tp))
-    return out
 
 
 async def refresh_forever(app: faust.App, metrics: WorkerMetrics, sensor: RecordsSensor,
