@@ -49,6 +49,7 @@ from processor.producer import make_producer
 from processor.runbook_links import absolute_alert_records, runbook_url
 from processor.settings import Settings
 from processor.topics import Catalog
+from processor.worker import sweep
 from processor.worker.failures import (
     Classified,
     StillFailing,
@@ -543,8 +544,6 @@ class Runtime:
         what it sent but never forgot (``sweep.py`` reads the topics to tell them apart; a read
         that fails or is cut short sends, as at-least-once allows). Part of a scan: a database
         error skips the round."""
-        from processor.worker import sweep  # the leader's rounds only
-
         records = await self.storage.left_behind(10.0, 2000)
         if not records:
             return 0
