@@ -14,7 +14,9 @@ write-back requests). It is looked for on the partition the producer's default p
 picked (murmur2 of the key, ``processor/core/partitioning.py``; every partition for a record
 without a key). The read is bounded in records and seconds: records on a partition the read did
 not finish are sent again, as before this module (at-least-once, consumers dedupe by id), and
-the sweeper logs it.
+the sweeper logs it. A session state older than one of the same session already on the topic
+is forgotten, not sent: the next owner of the partition published a newer version meanwhile,
+and the compacted topic must end with the newest.
 
 The matching is pure (:func:`start_times`, :class:`Seen`, :func:`judge`); :func:`on_kafka` is
 the aiokafka shell.
@@ -35,7 +37,10 @@ from processor.core.partitioning import partition_for
 from processor.kafka_security import KafkaSecurity
 from processor.worker.outbox import OutboxRecord
 
-__all__ = ["BOUNDS", "Bounds", "Seen", "Verdict", "identity", "judge", "on_kafka", "start_times"]
+__all__ = [
+    "BOUNDS", "Bounds", "Seen", "Verdict", "identity", "judge", "on_kafka", "start_times",
+    "version",
+]
 
 Place = tuple[str, int]  # (topic, partition)
 # (key, id of the JSON value) or, for a record without an id, (key, value bytes or None).
@@ -61,18 +66,31 @@ class Bounds:
 BOUNDS = Bounds()  # the sweeper's; tests of the fallback narrow it
 
 
+def _doc(value: bytes | None) -> dict[str, object] | None:
+    if value is None:
+        return None
+    try:
+        doc = json.loads(value)
+    except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
 def identity(key: bytes | None, value: bytes | None) -> Identity:
     """What a record is recognised by: its key and the ``id`` of its JSON value, else its key
     and its bytes (runbook links made absolute at publishing change an alert's bytes, never
     its id)."""
-    if value is not None:
-        try:
-            doc = json.loads(value)
-        except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
-            doc = None
-        if isinstance(doc, dict) and isinstance(doc.get("id"), str):
-            return key, doc["id"]
+    doc = _doc(value)
+    if doc is not None and isinstance(doc.get("id"), str):
+        return key, str(doc["id"])
     return key, value
+
+
+def version(value: bytes | None) -> int | None:
+    """The ``version`` of a session state (``chat.sessions``); None for other records."""
+    doc = _doc(value)
+    v = None if doc is None else doc.get("version")
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
 def places(record: OutboxRecord, partitions: Mapping[str, int]) -> list[Place]:
@@ -104,6 +122,10 @@ class Seen:
     keys: Mapping[str, Collection[bytes | None]]  # per topic, the keys sought
     found: set[tuple[str, Identity]] = field(default_factory=set)
     complete: set[Place] = field(default_factory=set)
+    # Per (topic, key) sought, the highest session-state version read: a left-behind state
+    # older than one already published must not be sent after it (the compacted topic's latest
+    # record for the session would go back in time).
+    newest: dict[tuple[str, bytes | None], int] = field(default_factory=dict)
 
     @classmethod
     def seeking(cls, records: Iterable[OutboxRecord]) -> Seen:
@@ -116,11 +138,14 @@ class Seen:
         """One record read; decoded only when its key is sought (a bounded read stays cheap)."""
         if key in self.keys.get(topic, ()):
             self.found.add((topic, identity(key, value)))
+            v = version(value)
+            if v is not None and v > self.newest.get((topic, key), -1):
+                self.newest[(topic, key)] = v
 
 
 @dataclass(frozen=True)
 class Verdict:
-    on_kafka: list[OutboxRecord]  # found on their topic: forget, do not send
+    on_kafka: list[OutboxRecord]  # found on their topic, or superseded there: forget, not sent
     missing: list[OutboxRecord]  # their partitions read to the end, not there: send
     unsure: list[OutboxRecord]  # not found where the read stopped short: send (at-least-once)
 
@@ -135,7 +160,10 @@ def judge(records: Sequence[OutboxRecord], partitions: Mapping[str, int], seen: 
     missing: list[OutboxRecord] = []
     unsure: list[OutboxRecord] = []
     for r in records:
-        if (r.topic, identity(r.key, r.value)) in seen.found:
+        v = version(r.value)
+        if (r.topic, identity(r.key, r.value)) in seen.found or (
+            v is not None and seen.newest.get((r.topic, r.key), -1) > v
+        ):
             on_kafka.append(r)
         elif all(p in seen.complete for p in places(r, partitions)):
             missing.append(r)

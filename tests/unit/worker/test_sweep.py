@@ -116,7 +116,7 @@ def test_records_whose_key_is_not_sought_are_not_decoded() -> None:
         max_size=30,
     )
 )
-def test_only_records_read_are_forgotten_and_only_unread_partitions_are_unsure(
+def test_only_records_read_or_superseded_are_forgotten_and_only_unread_partitions_unsure(
     rows: list[tuple[int, int, bool, bool]],
 ) -> None:
     # (key, version, produced before the crash, its partition read to the end)
@@ -128,12 +128,37 @@ def test_only_records_read_are_forgotten_and_only_unread_partitions_are_unsure(
         if read_all:
             seen.complete.update(places(rec, PARTITIONS))
     verdict = judge(records, PARTITIONS, seen)
+    newest: dict[bytes | None, int] = {}
+    for rec, (_, _, produced, _) in zip(records, rows, strict=True):
+        if produced:
+            v = json.loads(rec.value or b"")["version"]
+            newest[rec.key] = max(newest.get(rec.key, -1), v)
     for rec, (_, _, produced, _) in zip(records, rows, strict=True):
         complete = all(p in seen.complete for p in places(rec, PARTITIONS))
-        if produced:
+        superseded = newest.get(rec.key, -1) > json.loads(rec.value or b"")["version"]
+        if produced or superseded:  # on the topic, or a newer state of its session is
             assert rec in verdict.on_kafka
         elif complete:
             assert rec in verdict.missing
         else:
             assert rec in verdict.unsure
     assert len(verdict.on_kafka) + len(verdict.to_send) == len(records)
+
+
+def test_a_left_behind_state_older_than_one_already_published_is_forgotten_not_sent() -> None:
+    # A worker died before producing version 5; the partition's next owner published 6.
+    stale, newer_still = state(5, "s1"), state(8, "s2")
+    seen = everything_read([stale, newer_still])
+    seen.add("chat.sessions", b"s1", state(6, "s1").value)
+    seen.add("chat.sessions", b"s2", state(7, "s2").value)
+    verdict = judge([stale, newer_still], PARTITIONS, seen)
+    assert verdict.on_kafka == [stale]
+    assert verdict.to_send == [newer_still]
+
+
+def test_versions_only_compare_records_of_the_same_topic_and_key() -> None:
+    alert = state(1, "s1", topic="chat.alerts")
+    seen = everything_read([alert])
+    seen.add("chat.sessions", b"s1", state(9, "s1").value)
+    seen.add("chat.alerts", b"other", state(9, "other", topic="chat.alerts").value)
+    assert judge([alert], PARTITIONS, seen).missing == [alert]
