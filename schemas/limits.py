@@ -68,7 +68,7 @@ MAX_KEY_CHARS = 256
 MAX_VALUE_CHARS = 8 * 1024
 MAX_KEYS = 256
 MAX_NUMBER_DIGITS = 100
-_MAX_INT = 10**MAX_NUMBER_DIGITS
+_MAX_INT: int = 10**MAX_NUMBER_DIGITS
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _MARKER = re.compile(r"\[REDACTED:[a-z_]{1,32}\]")  # processor.core.pii's REDACTED
@@ -121,7 +121,59 @@ def has_unstorable_text(text: str) -> bool:
 def check_tree(value: Any, path: str = "$", depth: int = 1) -> Problem | None:
     """The first cap ``value`` breaks, or None. ``depth`` is the level ``value`` sits at when
     it is a container (the record's top-level object is 1). Never quotes a value or an
-    over-long key; keys that could be values appear as ``*``."""
+    over-long key; keys that could be values appear as ``*``.
+
+    Almost every value breaks no cap, and building the path of every key cost two thirds of a
+    snapshot's check: a path-free pass says "nothing wrong" first, and only a value it cannot
+    clear is walked again, with paths, to name the first problem."""
+    texts: list[str] = []
+    if _clear(value, depth, texts) and _UNSTORABLE.search("".join(texts)) is None:
+        return None
+    return _first_problem(value, path, depth)
+
+
+def _clear(value: Any, depth: int, texts: list[str]) -> bool:
+    """True when ``value`` certainly breaks no cap but the text's storability, its strings
+    (keys included) being appended to ``texts`` for one search. Anything unusual (a type other
+    than JSON's, a key that is not text, text near a cap) is False: the full walk decides."""
+    t = type(value)
+    if t is dict:
+        if depth > MAX_DEPTH or len(value) > MAX_KEYS:
+            return False
+        for k, v in value.items():
+            if type(k) is not str or len(k) > MAX_KEY_CHARS:
+                return False
+            texts.append(k)
+            tv = type(v)
+            if tv is str:
+                if len(v) > MAX_VALUE_CHARS:
+                    return False
+                texts.append(v)
+            elif tv is int:
+                if not -_MAX_INT < v < _MAX_INT:
+                    return False
+            elif v is None or tv is bool:
+                continue
+            elif not _clear(v, depth + 1, texts):
+                return False
+        return True
+    if t is list:
+        if depth > MAX_DEPTH:
+            return False
+        return all(_clear(v, depth + 1, texts) for v in value)
+    if t is str:
+        texts.append(value)
+        return len(value) <= MAX_VALUE_CHARS
+    if t is int:
+        number: int = value
+        return -_MAX_INT < number < _MAX_INT
+    if t is float:
+        return math.isfinite(value)
+    return value is None or t is bool
+
+
+def _first_problem(value: Any, path: str, depth: int) -> Problem | None:
+    """:func:`check_tree`'s answer, paths and all (run only when the quick pass found doubt)."""
     if isinstance(value, str):
         return _check_text(value, path, "value")
     if isinstance(value, bool) or value is None:
@@ -148,12 +200,12 @@ def check_tree(value: Any, path: str = "$", depth: int = 1) -> Problem | None:
                 continue  # JSON keys are text; a Python caller's other keys are its business
             if problem := _check_text(k, path, "key"):
                 return problem
-            if problem := check_tree(v, path_key(path, k), depth + 1):
+            if problem := _first_problem(v, path_key(path, k), depth + 1):
                 return problem
         return None
     if isinstance(value, list):
         for i, v in enumerate(value):
-            if problem := check_tree(v, f"{path}[{i}]", depth + 1):
+            if problem := _first_problem(v, f"{path}[{i}]", depth + 1):
                 return problem
     return None
 
