@@ -54,6 +54,26 @@ class DuplicateKeys(list[tuple[str, Any]]):
 _maybe_pii = MAYBE_PII.search
 
 
+def _inert(v: Any) -> bool:
+    """What no detector could read PII in, whatever its key (``walk`` returns it as it is):
+    ASCII text without a digit or an at sign, a whole number under 100,000, a flag, null.
+    Most of a document is such; one test here spares a call and a path per value."""
+    t = type(v)
+    if t is str:
+        return v.isascii() and _maybe_pii(v) is None
+    return v is None or t is bool or (t is int and -100_000 < v < 100_000)
+
+
+def _plain_keys(node: dict[Any, Any]) -> bool:
+    """Every key is ASCII text without a digit or an at sign: none can be redacted (one join
+    and one search instead of two tests per key)."""
+    try:
+        keys = "".join(node)
+    except TypeError:  # a key that is not text
+        return False
+    return keys.isascii() and _maybe_pii(keys) is None
+
+
 def _digits(node: int | float, hints: KeyHints) -> str | None:
     """The digits of a whole number PII could be sent as: 13 digits or more (a card) anywhere,
     any length under an SSN- or phone-like key."""
@@ -116,7 +136,7 @@ def scan(
             names.append(name)
             values.append(v)
         if not key_kinds:
-            return [(n, walk(v, f"{here}.{n}", n)) for n, v in zip(names, values, strict=True)]
+            return fields(zip(names, values, strict=True), here)
         # Keys redacted alike (or like a key as it came) must not overwrite each other.
         taken = {n for i, n in enumerate(names) if i not in key_kinds}
         out: list[tuple[str, Any]] = []
@@ -133,6 +153,13 @@ def scan(
         return out
 
     def walk(node: Any, here: str, key: str) -> Any:
+        t = type(node)  # JSON's own types first, by identity: an ABC check costs a microsecond
+        if t is dict:
+            if _plain_keys(node):
+                return {n: v if _inert(v) else walk(v, f"{here}.{n}", n) for n, v in node.items()}
+            return dict(pairs(node.items(), here))
+        if t is list:
+            return [v if _inert(v) else walk(v, f"{here}[{i}]", key) for i, v in enumerate(node)]
         if isinstance(node, str):
             new, kinds = redact_text(node, key=key, region=region)
             if kinds:
@@ -154,6 +181,11 @@ def scan(
         if isinstance(node, list | tuple):
             return [walk(v, f"{here}[{i}]", key) for i, v in enumerate(node)]
         return node
+
+    def fields(items: Iterable[tuple[str, Any]], here: str) -> list[tuple[str, Any]]:
+        """Pairs whose keys hold no PII, each value walked under its key (its path is built
+        only for a value that is not inert)."""
+        return [(n, v if _inert(v) else walk(v, f"{here}.{n}", n)) for n, v in items]
 
     return ScanResult(walk(value, path, ""), findings, rejected)
 
