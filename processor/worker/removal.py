@@ -9,14 +9,15 @@ also deletes the alert log's and the unsent outbox's records about the session a
 conversations, puts the session's digest on the deny list, and counts the rows in every pending
 erasure request that named the session (so a request asked twice completes either way).
 
-Used by stage 2's unit of work (``processor/worker/unit_of_work.py``): :func:`denied_sessions`
-before deciding, :func:`remove_sessions` after.
+Used by stage 2's unit of work (``processor/worker/unit_of_work.py``): :func:`deny_check` before
+deciding (the unit of work asks its digests with its other look-ups), :func:`remove_sessions`
+after.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,7 +32,7 @@ from processor.db import Conn
 from schemas.alerts import Alert
 from schemas.commands import SessionUpdate
 
-__all__ = ["Removed", "denied_sessions", "remove_sessions"]
+__all__ = ["DenyCheck", "Removed", "deny_check", "remove_sessions"]
 
 
 @dataclass
@@ -47,31 +48,52 @@ class Removed:
         return [a for a in alerts if a.persistent_session_id not in self.ids]
 
 
-async def denied_sessions(conn: Conn, updates: Sequence[SessionUpdate]) -> set[uuid.UUID]:
-    """Sessions whose updates must be refused: erased ones, and any whose update names an
-    erased customer with an event from before the erasure (a late event, a replayed dead
-    letter). A customer who comes back after the erasure starts afresh."""
-    if not updates:
-        return set()
-    by_digest = {session_digest(u.persistent_session_id): u.persistent_session_id for u in updates}
+@dataclass(frozen=True)
+class DenyCheck:
+    """The deny list's question for a batch (:func:`deny_check`): which digests to look up in
+    ``erased_ids``, and what the rows found mean (:meth:`denied`). Split from the query so the
+    unit of work can ask it in the same statement as its other look-ups."""
+
+    by_digest: dict[str, uuid.UUID]  # session digest -> session
+    named: list[tuple[str, uuid.UUID, datetime]]  # (customer digest, session, event time)
+
+    @property
+    def digests(self) -> list[str]:
+        return list(self.by_digest) + [d for d, _, _ in self.named]
+
+    def denied(self, rows: Iterable[tuple[str, str, datetime]]) -> set[uuid.UUID]:
+        """Sessions refused, from the ``(digest, kind, erased_at)`` rows found."""
+        denied: set[uuid.UUID] = set()
+        erased_customers: dict[str, datetime] = {}
+        for digest, kind, erased_at in rows:
+            if kind == "session":
+                denied.add(self.by_digest[digest])
+            elif kind == "customer":
+                erased_customers[digest] = erased_at
+        if erased_customers:
+            denied |= {
+                psid for digest, psid, at in self.named
+                if digest in erased_customers and at <= erased_customers[digest]
+            }
+        return denied
+
+
+def deny_check(updates: Sequence[SessionUpdate]) -> DenyCheck:
+    """What to look up to refuse erased sessions, and any whose update names an erased customer
+    with an event from before the erasure (a late event, a replayed dead letter). A customer
+    who comes back after the erasure starts afresh. Each session's digest is computed once."""
+    by_digest = {session_digest(p): p for p in dict.fromkeys(u.persistent_session_id
+                                                             for u in updates)}
     named: list[tuple[str, uuid.UUID, datetime]] = []
+    digests: dict[str, str] = {}  # a session's updates mostly repeat its customer
     for u in updates:
         customer, at = update_customer(u)
         if customer is not None:
-            named.append((customer_digest(customer), u.persistent_session_id, at))
-    rows = await conn.fetch(
-        "SELECT digest, kind, erased_at FROM erased_ids WHERE digest = ANY($1::text[])",
-        list(by_digest) + [d for d, _, _ in named],
-    )
-    if not rows:
-        return set()
-    denied = {by_digest[r["digest"]] for r in rows if r["kind"] == "session"}
-    erased_customers = {r["digest"]: r["erased_at"] for r in rows if r["kind"] == "customer"}
-    denied |= {
-        psid for digest, psid, at in named
-        if digest in erased_customers and at <= erased_customers[digest]
-    }
-    return denied
+            digest = digests.get(customer)
+            if digest is None:
+                digest = digests[customer] = customer_digest(customer)
+            named.append((digest, u.persistent_session_id, at))
+    return DenyCheck(by_digest, named)
 
 
 def _count(status: str) -> int:

@@ -29,7 +29,7 @@ from processor.core.writeback import writeback_for
 from processor.db import Conn
 from processor.worker.alert_log import record_alerts
 from processor.worker.outbox import OutboxRecord, enqueue
-from processor.worker.removal import denied_sessions, remove_sessions
+from processor.worker.removal import DenyCheck, deny_check, remove_sessions
 from processor.worker.session_tables import (
     load_sessions,
     save_conversations,
@@ -101,6 +101,28 @@ ADVANCE_POSITION = """
           < (EXCLUDED.next_offset, EXCLUDED.next_index)"""
 
 
+# What a batch must know before deciding, in one statement: (kind, key, at) rows, where kind
+# is 'snapshot' (a content id already stored), an erased_ids kind ('session' or 'customer':
+# key the digest, at when erased) or 'issued' (a session id chatstate issued).
+_ERASED_KINDS = ("session", "customer")
+_LOOK_UP = """
+    SELECT 'snapshot' AS kind, source_id AS key, NULL::timestamptz AS at
+    FROM snapshots WHERE source_id = ANY($1::text[])
+    UNION ALL
+    SELECT kind, digest, erased_at FROM erased_ids WHERE digest = ANY($2::text[])"""
+_LOOK_UP_ISSUED = (
+    _LOOK_UP
+    + """
+    UNION ALL
+    SELECT 'issued', persistent_session_id::text, NULL FROM issued_sessions
+    WHERE persistent_session_id = ANY($3::uuid[])"""
+)
+_LOCK_POSITIONS = """
+    SELECT topic, partition, next_offset, next_index FROM consumer_positions
+    WHERE consumer = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+    ORDER BY topic, partition FOR UPDATE"""
+
+
 class SessionStore:
     """asyncpg adapter for the lifecycle: load sessions, save what ``decide`` decided."""
 
@@ -142,25 +164,24 @@ class SessionStore:
     async def _lock_positions(
         self, conn: Conn, items: Sequence[BatchItem]
     ) -> dict[tuple[str, int], tuple[int, int]]:
+        """Lock the batch's position rows (in key order) and read them. The rows exist after a
+        partition's first batch, so the INSERT that creates them is sent only when one is
+        missing: one statement per batch instead of two."""
         tps = sorted({(i.topic, i.partition) for i in items})
         topics, parts = [t for t, _ in tps], [p for _, p in tps]
-        await conn.execute(
-            """INSERT INTO consumer_positions (consumer, topic, partition, next_offset, updated_at)
-               SELECT $1, t, p, 0, clock_timestamp() FROM unnest($2::text[], $3::int[]) AS x(t, p)
-               ON CONFLICT DO NOTHING""",
-            self.consumer,
-            topics,
-            parts,
-        )
-        rows = await conn.fetch(
-            """SELECT topic, partition, next_offset, next_index FROM consumer_positions
-               WHERE consumer = $1 AND (topic, partition) IN
-                     (SELECT * FROM unnest($2::text[], $3::int[]))
-               ORDER BY topic, partition FOR UPDATE""",
-            self.consumer,
-            topics,
-            parts,
-        )
+        rows = await conn.fetch(_LOCK_POSITIONS, self.consumer, topics, parts)
+        if len(rows) < len(tps):
+            await conn.execute(
+                """INSERT INTO consumer_positions (consumer, topic, partition, next_offset,
+                                                  updated_at)
+                   SELECT $1, t, p, 0, clock_timestamp()
+                   FROM unnest($2::text[], $3::int[]) AS x(t, p)
+                   ON CONFLICT DO NOTHING""",
+                self.consumer,
+                topics,
+                parts,
+            )
+            rows = await conn.fetch(_LOCK_POSITIONS, self.consumer, topics, parts)
         return {(r["topic"], r["partition"]): (r["next_offset"], r["next_index"]) for r in rows}
 
     async def _save_positions(self, conn: Conn, items: Sequence[BatchItem]) -> None:
@@ -175,6 +196,28 @@ class SessionStore:
 
     # -- the batch -----------------------------------------------------------------------------
 
+    async def _look_up(
+        self, conn: Conn, content_ids: list[str], check: DenyCheck, psids: list[uuid.UUID]
+    ) -> tuple[set[str], set[uuid.UUID], set[uuid.UUID]]:
+        """Snapshots already stored, sessions refused by the deny list, and (under
+        ``require_issued``) the ids chatstate issued: one statement, not one per question."""
+        rows = await conn.fetch(
+            _LOOK_UP_ISSUED if self.policy.require_issued else _LOOK_UP,
+            content_ids,
+            check.digests,
+            *([psids] if self.policy.require_issued else []),
+        )
+        known = {r["key"] for r in rows if r["kind"] == "snapshot"}
+        issued = (
+            {uuid.UUID(r["key"]) for r in rows if r["kind"] == "issued"}
+            if self.policy.require_issued
+            else set(psids)
+        )
+        erased = check.denied(
+            (r["key"], r["kind"], r["at"]) for r in rows if r["kind"] in _ERASED_KINDS
+        )
+        return known, erased, issued
+
     async def _apply_fresh(self, conn: Conn, items: Sequence[BatchItem], out: BatchOutcome) -> None:
         psids = list({i.update.persistent_session_id for i in items})
         sessions = await load_sessions(conn, psids, lock=True)
@@ -183,54 +226,41 @@ class SessionStore:
             for i in items
             if isinstance(i.update.command, ApplySnapshot)
         ]
-        known: set[str] = set()
-        if content_ids:
-            known = {
-                r["source_id"]
-                for r in await conn.fetch(
-                    "SELECT source_id FROM snapshots WHERE source_id = ANY($1::text[])", content_ids
-                )
-            }
-        issued: set[uuid.UUID] = set(psids)
-        if self.policy.require_issued:
-            issued = {
-                r["persistent_session_id"]
-                for r in await conn.fetch(
-                    "SELECT persistent_session_id FROM issued_sessions "
-                    "WHERE persistent_session_id = ANY($1::uuid[])",
-                    psids,
-                )
-            }
-
-        erased = await denied_sessions(conn, [i.update for i in items])  # the deny list
+        check = deny_check([i.update for i in items])  # the deny list
+        known, erased, issued = await self._look_up(conn, content_ids, check, psids)
         removals: list[Removal] = []  # erasure, purge
         changed: dict[uuid.UUID, SessionState] = {}
         conversations: dict[uuid.UUID, tuple[uuid.UUID, ConversationRecord]] = {}
         snapshots: list[SnapshotRow] = []
         alerts: list[Alert] = []
         writebacks: list[tuple[str, bytes | None, bytes | None]] = []
+        policy, require_issued = self.policy, self.policy.require_issued
         for item in items:
             u = item.update
-            before = sessions.get(u.persistent_session_id)
+            psid = u.persistent_session_id
+            before = sessions.get(psid)
             try:
                 d: Decision = decide(
                     before,
                     u,
-                    self.policy,
-                    issued=u.persistent_session_id in issued,
+                    policy,
+                    # Without require_issued every id counts as issued (decide asks only then).
+                    issued=psid in issued if require_issued else True,
                     known_snapshots=known,
-                    erased=u.persistent_session_id in erased,
+                    erased=bool(erased) and psid in erased,
                 )
             except Exception as exc:
                 out.dead.append(DeadItem(item, "lifecycle_error", type(exc).__name__))
                 continue
             out.applied += 1
-            alerts.extend(d.alerts)
-            removals.extend([d.removal] if d.removal is not None else [])
+            if d.alerts:
+                alerts.extend(d.alerts)
+            if d.removal is not None:
+                removals.append(d.removal)
             if d.session is None or not d.changed:
                 continue
-            sessions[u.persistent_session_id] = d.session
-            changed[u.persistent_session_id] = d.session
+            sessions[psid] = d.session
+            changed[psid] = d.session
             if (
                 self.agent_context_topic is not None
                 and isinstance(u.command, ObserveConversation)
@@ -238,7 +268,7 @@ class SessionStore:
             ):
                 writebacks.append((self.agent_context_topic, *wb.record()))
             for rec in d.conversations:
-                conversations[rec.conversation_id] = (u.persistent_session_id, rec)
+                conversations[rec.conversation_id] = (psid, rec)
             if d.snapshot is not None:
                 snapshots.append(d.snapshot)
                 known.add(d.snapshot.source_id)
