@@ -39,7 +39,9 @@ class WireModel(BaseModel):
     )
 
     def to_json_bytes(self) -> bytes:
-        return self.model_dump_json(by_alias=True, exclude_none=False).encode()
+        """``model_dump_json(by_alias=True).encode()`` without its round trip through ``str``:
+        the serializer writes bytes, and stage 1 encodes every update it routes."""
+        return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude_none=False)
 
 
 class Emitted(WireModel):
