@@ -14,6 +14,7 @@ alone carries; building the envelope by hand costs one ``join``.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,12 +67,15 @@ def pack(
     records of at most ``max_bytes``. An update too large for a record of its own raises
     :class:`OutputTooLarge` before anything is produced (the caller's isolation finds it)."""
     by_partition: dict[int, list[tuple[bytes, bytes, SessionUpdate]]] = {}
-    cache: dict[bytes, int] = {}
+    # Per session, not per update: its key's text (UUID.__str__ is Python) and its partition.
+    cache: dict[uuid.UUID, tuple[bytes, int]] = {}
     for u in updates:
-        key = str(u.persistent_session_id).encode()
-        p = cache.get(key)
-        if p is None:
-            p = cache[key] = partition_for(key, partitions)
+        psid = u.persistent_session_id
+        known = cache.get(psid)
+        if known is None:
+            key = str(psid).encode()
+            known = cache[psid] = (key, partition_for(key, partitions))
+        key, p = known
         by_partition.setdefault(p, []).append((key, u.to_json_bytes(), u))
     out: list[OutRecord] = []
     room = max_bytes - len(_HEAD) - len(_TAIL) - 36  # the key is a UUID's text
