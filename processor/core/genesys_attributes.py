@@ -39,16 +39,24 @@ RESUMED_KEYS = ("resumedFromConversationId", "context.resumedFromConversationId"
 _ID_VALUE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{64}"
 )
-# The canonical spelling is passed on as text (pydantic's core makes the UUID, faster than
-# uuid.UUID); other spellings uuid.UUID accepts (braces, urn:, no dashes) are parsed here.
-_CANONICAL_UUID = re.compile(
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-)
+# Genesys repeats a conversation's ids in every record about it (a dozen or more), so each
+# spelling is parsed once: a cached UUID is handed to pydantic, which keeps the instance as it
+# is, where a text costs its core a parse and a new object (one more for the GC to track, in
+# every observation kept). UUIDs are immutable: sharing one is invisible. Bounded: emptied
+# when full.
+_UUIDS: dict[str, uuid.UUID] = {}
+_UUIDS_MAX = 8192
 
 
-def as_uuid(value: str) -> str | uuid.UUID:
-    """The value as a UUID pydantic accepts; ``ValueError`` when it is none."""
-    return value if _CANONICAL_UUID.fullmatch(value) else uuid.UUID(value)
+def as_uuid(value: str) -> uuid.UUID:
+    """The value as a UUID (any spelling ``uuid.UUID`` reads); ``ValueError`` when it is none."""
+    cached = _UUIDS.get(value)
+    if cached is None:
+        cached = uuid.UUID(value)
+        if len(_UUIDS) >= _UUIDS_MAX:
+            _UUIDS.clear()
+        _UUIDS[value] = cached
+    return cached
 
 
 def read_attributes(attrs: Any, pii: list[str]) -> dict[str, Any]:
