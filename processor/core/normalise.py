@@ -58,7 +58,14 @@ __all__ = [
     "validation_detail",
 ]
 
-_NUL_ESCAPE = re.compile(rb"\\u0000")  # a regex: 40% faster than ``in`` on these records
+# A regex: 40% faster than ``in`` on these records; most hold no backslash at all, which one
+# ``in`` (a memchr) tells faster still.
+_NUL_ESCAPE = re.compile(rb"\\u0000")
+# A correlation id that is a UUID passes the PII guard unchanged (its own verdict on UUIDs):
+# one match instead of the guard's call.
+_UUID_TEXT = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 _STR_OR_NONE = (str, type(None))
 _VERSION_TYPES = (str, int, type(None))
 
@@ -76,7 +83,8 @@ def inspect_genesys(raw: bytes) -> tuple[ParseResult, list[str]]:
         if type(raw) is not bytes:
             raw = as_bytes(raw)
         result = _parse(raw, pii)
-        if type(result) is Accepted and _NUL_ESCAPE.search(raw) and _holds_nul(result.model_dump()):
+        if (type(result) is Accepted and b"\\" in raw and _NUL_ESCAPE.search(raw)
+                and _holds_nul(result.model_dump())):
             # Rejected, not stripped (see schemas.limits): only when chatstate would keep it.
             raise Reject(INVALID, "text chatstate keeps holds a NUL character (\\u0000), "
                                     "which PostgreSQL cannot store")
@@ -133,8 +141,8 @@ def _parse(raw: bytes, pii: list[str], *, typed_only: bool = False) -> ParseResu
         raise Reject(INVALID, "eventBody is absent or null")
     meta = doc.get("metadata")
     correlation = meta.get("CorrelationId") if type(meta) is dict else None
-    if type(correlation) is str:  # an id by contract, copied onward: never trusted to be one
-        correlation = redact_text(correlation)[0]
+    if type(correlation) is str and not _UUID_TEXT.fullmatch(correlation):
+        correlation = redact_text(correlation)[0]  # an id by contract, never trusted to be one
     version = doc.get("version")
     try:
         if typed_only:
