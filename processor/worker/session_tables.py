@@ -7,6 +7,7 @@ this module only says how to read and write them with asyncpg.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from processor.core.session_rows import (
 from processor.db import Conn
 from schemas.session import ConversationRecord, SessionState
 
-__all__ = ["load_sessions", "save_conversations", "save_sessions", "save_snapshots"]
+__all__ = ["load_sessions", "save_changes"]
 
 _SESSION_COLS = column_list(SESSION_COLUMNS)
 # Each saved column's type, for the arrays a batch is sent as (jsonb goes as text, cast back:
@@ -48,13 +49,13 @@ _SESSION_TYPES = {
 _JSON_AT = SESSION_COLUMNS.index("latest_snapshot")
 
 
-def _unnest(columns: dict[str, str]) -> str:
+def _unnest(columns: dict[str, str], start: int) -> str:
     """``SELECT a, b::jsonb FROM unnest($1::uuid[], $2::text[]) AS x(a, b)``: one statement
     for a batch of rows, where ``executemany`` runs the statement once per row (measured with
     ``benchmarks/apply_bench.py``: the backend's CPU per update falls by a third)."""
     select = ", ".join(f"{c}::jsonb" if t == "jsonb" else c for c, t in columns.items())
     arrays = ", ".join(
-        f"${i}::{'text' if t == 'jsonb' else t}[]" for i, t in enumerate(columns.values(), 1)
+        f"${i}::{'text' if t == 'jsonb' else t}[]" for i, t in enumerate(columns.values(), start)
     )
     return f"SELECT {select} FROM unnest({arrays}) AS x({', '.join(columns)})"
 
@@ -65,11 +66,16 @@ def _json(value: object) -> str | None:
 
 
 assert tuple(_SESSION_TYPES) == SESSION_COLUMNS  # one row shape (processor/core/session_rows.py)
-_SAVE = (
-    f"INSERT INTO sessions ({_SESSION_COLS}) {_unnest(_SESSION_TYPES)} "
-    "ON CONFLICT (persistent_session_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in UPDATED_ON_SAVE)
-)
+
+
+def _save_sessions(start: int) -> str:
+    return (
+        f"INSERT INTO sessions ({_SESSION_COLS}) {_unnest(_SESSION_TYPES, start)} "
+        "ON CONFLICT (persistent_session_id) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in UPDATED_ON_SAVE)
+    )
+
+
 _CONVERSATION_TYPES = {
     "conversation_id": "uuid",
     "persistent_session_id": "uuid",
@@ -84,8 +90,12 @@ _CONVERSATION_TYPES = {
     "first_seen_at": "timestamptz",
     "updated_at": "timestamptz",
 }
-_SAVE_CONVERSATIONS = f"""INSERT INTO session_conversations ({", ".join(_CONVERSATION_TYPES)})
-    {_unnest(_CONVERSATION_TYPES)}
+
+
+def _save_conversations(start: int) -> str:
+    """A conversation already mapped to another session keeps its row."""
+    return f"""INSERT INTO session_conversations ({", ".join(_CONVERSATION_TYPES)})
+    {_unnest(_CONVERSATION_TYPES, start)}
     ON CONFLICT (conversation_id) DO UPDATE SET
        state = EXCLUDED.state, media_type = EXCLUDED.media_type,
        queue_id = EXCLUDED.queue_id, started_at = EXCLUDED.started_at,
@@ -93,6 +103,8 @@ _SAVE_CONVERSATIONS = f"""INSERT INTO session_conversations ({", ".join(_CONVERS
        resumed_from_conversation_id = EXCLUDED.resumed_from_conversation_id,
        concurrent_with = EXCLUDED.concurrent_with, updated_at = EXCLUDED.updated_at
     WHERE session_conversations.persistent_session_id = EXCLUDED.persistent_session_id"""
+
+
 _SNAPSHOT_TYPES = {
     "persistent_session_id": "uuid",
     "conversation_id": "uuid",
@@ -103,8 +115,34 @@ _SNAPSHOT_TYPES = {
     "custom_properties": "jsonb",
     "pii_findings": "jsonb",
 }
-_SAVE_SNAPSHOTS = f"""INSERT INTO snapshots ({", ".join(_SNAPSHOT_TYPES)})
-    {_unnest(_SNAPSHOT_TYPES)} ON CONFLICT (source_id) DO NOTHING"""
+
+
+def _save_snapshots(start: int) -> str:
+    """A snapshot already stored (the same source id) is skipped."""
+    return f"""INSERT INTO snapshots ({", ".join(_SNAPSHOT_TYPES)})
+    {_unnest(_SNAPSHOT_TYPES, start)} ON CONFLICT (source_id) DO NOTHING"""
+
+
+_TABLES = (
+    (_save_sessions, len(_SESSION_TYPES)),
+    (_save_conversations, len(_CONVERSATION_TYPES)),
+    (_save_snapshots, len(_SNAPSHOT_TYPES)),
+)
+
+
+@functools.cache
+def _save(parts: tuple[bool, bool, bool]) -> str:
+    """One statement for the tables ``parts`` names (sessions, conversations, snapshots), each
+    an INSERT in a WITH: the foreign keys to ``sessions`` are checked at the statement's end,
+    after a new session's row is in."""
+    inserts, start = [], 1
+    for (sql, width), wanted in zip(_TABLES, parts, strict=True):
+        if wanted:
+            inserts.append(sql(start))
+            start += width
+    if len(inserts) == 1:
+        return inserts[0]
+    return "WITH " + ", ".join(f"t{i} AS ({q})" for i, q in enumerate(inserts)) + " SELECT 1"
 
 
 # A session's conversations come with its row, in the same statement, as an array of
@@ -128,33 +166,41 @@ async def load_sessions(
     return {
         r["persistent_session_id"]: session_from_row(
             r,
-            [conversation_from_row(dict(zip(_CONVERSATION_TYPES, c, strict=True)))
-             for c in r["conversations"]],
+            [
+                conversation_from_row(dict(zip(_CONVERSATION_TYPES, c, strict=True)))
+                for c in r["conversations"]
+            ],
         )
         for r in rows
     }
 
 
-async def save_sessions(conn: Conn, sessions: Sequence[SessionState]) -> None:
-    """Upsert whole rows (each session once: a second row for one key in one statement is an
-    error)."""
-    if not sessions:
-        return
-    rows = [session_row(s) for s in sessions]
-    columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)]
-    columns[_JSON_AT] = [_json(v) for v in columns[_JSON_AT]]
-    await conn.execute(_SAVE, *columns)
-
-
-async def save_conversations(
-    conn: Conn, recs: Sequence[tuple[uuid.UUID, ConversationRecord]]
+async def save_changes(
+    conn: Conn,
+    sessions: Sequence[SessionState],
+    conversations: Sequence[tuple[uuid.UUID, ConversationRecord]],
+    snapshots: Sequence[SnapshotRow],
 ) -> None:
-    """Upsert conversation rows (each conversation once); a conversation already mapped to
-    another session keeps its row."""
-    if not recs:
+    """Upsert whole session rows and conversation rows, append snapshot history: one statement
+    for all three (none when there is nothing to save). Each session and each conversation at
+    most once (a second row for one key in one upsert is an error)."""
+    parts = (bool(sessions), bool(conversations), bool(snapshots))
+    if not any(parts):
         return
-    await conn.execute(
-        _SAVE_CONVERSATIONS,
+    args: list[list[Any]] = []
+    if sessions:
+        columns = [list(c) for c in zip(*(session_row(s) for s in sessions), strict=True)]
+        columns[_JSON_AT] = [_json(v) for v in columns[_JSON_AT]]
+        args += columns
+    if conversations:
+        args += _conversation_columns(conversations)
+    if snapshots:
+        args += _snapshot_columns(snapshots)
+    await conn.execute(_save(parts), *args)
+
+
+def _conversation_columns(recs: Sequence[tuple[uuid.UUID, ConversationRecord]]) -> list[list[Any]]:
+    return [
         [c.conversation_id for _, c in recs],
         [psid for psid, _ in recs],
         [c.state.value for _, c in recs],
@@ -167,15 +213,11 @@ async def save_conversations(
         [c.concurrent_with for _, c in recs],
         [c.first_seen_at for _, c in recs],
         [c.updated_at for _, c in recs],
-    )
+    ]
 
 
-async def save_snapshots(conn: Conn, rows: Sequence[SnapshotRow]) -> None:
-    """Append snapshot history; a snapshot already stored (same source id) is skipped."""
-    if not rows:
-        return
-    await conn.execute(
-        _SAVE_SNAPSHOTS,
+def _snapshot_columns(rows: Sequence[SnapshotRow]) -> list[list[Any]]:
+    return [
         [r.persistent_session_id for r in rows],
         [r.conversation_id for r in rows],
         [r.snapshot_at for r in rows],
@@ -184,4 +226,4 @@ async def save_snapshots(conn: Conn, rows: Sequence[SnapshotRow]) -> None:
         [_json(r.state) for r in rows],
         [_json(r.custom_properties) for r in rows],
         [_json(r.pii_findings) for r in rows],
-    )
+    ]

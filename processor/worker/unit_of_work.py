@@ -30,12 +30,7 @@ from processor.db import Conn
 from processor.worker.alert_log import record_alerts
 from processor.worker.outbox import OutboxRecord, enqueue
 from processor.worker.removal import DenyCheck, deny_check, remove_sessions
-from processor.worker.session_tables import (
-    load_sessions,
-    save_conversations,
-    save_sessions,
-    save_snapshots,
-)
+from processor.worker.session_tables import load_sessions, save_changes
 from schemas.alerts import Alert
 from schemas.commands import ApplySnapshot, ObserveConversation, SessionUpdate
 from schemas.session import ConversationRecord, SessionState
@@ -274,9 +269,7 @@ class SessionStore:
                 known.add(d.snapshot.source_id)
 
         out.changed_sessions = len(changed)
-        await save_sessions(conn, list(changed.values()))
-        await save_conversations(conn, list(conversations.values()))
-        await save_snapshots(conn, snapshots)
+        await save_changes(conn, list(changed.values()), list(conversations.values()), snapshots)
         removed = await remove_sessions(conn, removals, self.sessions_topic)
         new_alerts = await record_alerts(conn, removed.keep_alerts(alerts))
         out.outbox = await enqueue(
