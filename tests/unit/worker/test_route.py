@@ -11,11 +11,21 @@ from processor.core.route import (
     CONVERSATIONS,
     SNAPSHOTS,
     Inbound,
+    Parked,
     needs_mapping,
     parse_all,
     route,
+    unpark,
 )
-from schemas.commands import ApplySnapshot, ObserveConversation
+from processor.core.snapshots import GuardedSnapshot
+from schemas.commands import (
+    ApplySnapshot,
+    Command,
+    ObserveConversation,
+    SessionCommand,
+    SessionUpdate,
+)
+from schemas.observation import Accepted
 from schemas.snapshot import PII_FINDINGS_HEADER
 from tests.integration.worker.harness import conversation_event, snapshot_body
 
@@ -90,3 +100,35 @@ def test_pii_the_api_already_redacted_still_reaches_the_lifecycle_through_the_he
     assert [(f.path, f.kind) for f in u.command.pii_findings] == [
         ("$.stateSnapshot.lastAgentMessage", "email")
     ]
+
+
+def test_updates_are_the_models_the_public_constructors_build_for_every_kind_of_input() -> None:
+    """route builds updates through the validator directly (issue 14): the same values, types
+    and JSON as ``SessionUpdate(command=ObserveConversation(...))`` and friends."""
+    cmd = {"persistentSessionId": str(PSID), "issuedAt": NOW.isoformat(),
+           "command": {"type": "close_session", "reason": "done"}}
+    routed, parsed = run(
+        rec(CONVERSATIONS, json.dumps(conversation_event(CONV, PSID, "connected", NOW)).encode()),
+        rec(SNAPSHOTS, json.dumps(snapshot_body(PSID, CONV, NOW, 1)).encode(), offset=1),
+        rec(COMMANDS, json.dumps(cmd).encode(), offset=2),
+    )
+    obs, snap, close = routed.updates
+    assert isinstance(parsed[0], Accepted)
+    assert isinstance(parsed[1], GuardedSnapshot)
+    assert isinstance(parsed[2], SessionCommand)
+
+    def same(u: SessionUpdate, command: Command, source_id: str) -> None:
+        slow = SessionUpdate(id=u.id, persistent_session_id=PSID, source_id=source_id,
+                             received_at=NOW, command=command)
+        assert u == slow
+        assert type(u.command) is type(slow.command)
+        assert u.to_json_bytes() == slow.to_json_bytes()
+        assert u.id.version == 4
+
+    same(obs, ObserveConversation(observation=parsed[0].observation), f"x.{CONVERSATIONS}:0:0")
+    same(snap, ApplySnapshot(snapshot=parsed[1].snapshot, content_id=parsed[1].content_id),
+         f"x.{SNAPSHOTS}:0:1")
+    same(close, parsed[2].command, f"x.{COMMANDS}:0:2")
+    [again] = unpark([Parked(CONV, "p:0:9", NOW, parsed[0].observation)], PSID)
+    same(again, ObserveConversation(observation=parsed[0].observation), "p:0:9")
+    assert len({u.id for u in (obs, snap, close, again)}) == 4
