@@ -65,6 +65,7 @@ _DETAIL_STRS = (
     "disconnectType", "participantId", "queueId", "userId", "mediaType", "sessionId",
     "messageType", "direction",
 )
+_SCALARS = (str, int, float, bool)
 # Accepted.model_validate without its Python wrapper (a tenth of the validation's cost).
 _VALIDATE = Accepted.__pydantic_validator__.validate_python
 
@@ -91,19 +92,23 @@ def _check_attributes(p: Mapping[str, Any]) -> None:
     attrs = p.get("attributes")
     if attrs is None:
         return
-    if type(attrs) is not dict or not all(
-        v is None or type(v) in (str, int, float, bool) for v in attrs.values()
-    ):
+    if type(attrs) is not dict:
         raise Malformed("attributes")
+    for v in attrs.values():  # a loop, not all(genexpr): most hold two or three values
+        if v is not None and type(v) not in _SCALARS:
+            raise Malformed("attributes")
 
 
 def _dicts(d: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     v = d.get(key)
     if v is None:
         return []
-    if type(v) is list and all(type(x) is dict for x in v):
-        return v
-    raise Malformed(key)
+    if type(v) is not list:
+        raise Malformed(key)
+    for x in v:
+        if type(x) is not dict:
+            raise Malformed(key)
+    return v
 
 
 def _ref_id(d: Mapping[str, Any], key: str) -> str | None:
@@ -263,9 +268,13 @@ class Reader:
         else:  # no customer leg in this event: the conversation is live while any leg is
             states = {p.get("state") for p in observed} - {None}
             state = _LIVE if _LIVE in states else _ENDED if states else None
-        queue_id = next(
-            (p["queue_id"] for p in observed if p["purpose"] == "acd" and p["queue_id"]), None
-        ) or next((p["queue_id"] for p in observed if p["queue_id"]), None)
+        queue_id = None  # the first acd leg's queue, else the first leg's that names one
+        for p in observed:
+            if p["queue_id"]:
+                if p["purpose"] == "acd":
+                    queue_id = p["queue_id"]
+                    break
+                queue_id = queue_id or p["queue_id"]
         obs: dict[str, Any] = {
             "conversation_id": cid,
             "source_topic": self.topic,
