@@ -60,12 +60,15 @@ _DETAIL_DISCONNECT = {
 # record the models would reject never slips through the fast path.
 _SESSION_STRS = ("id", "initialState", "direction", "disconnectType")
 _PARTICIPANT_STRS = ("id", "purpose", "queueId", "userId")
-_MEDIA_PARTICIPANT_STRS = ("initialState", "direction")
+_MEDIA_PARTICIPANT_STRS = ("state", "disconnectType", "id", "purpose", "initialState", "direction")
 _DETAIL_STRS = (
     "disconnectType", "participantId", "queueId", "userId", "mediaType", "sessionId",
     "messageType", "direction",
 )
 _SCALARS = (str, int, float, bool)
+# The media arrays a participant holds, in MEDIA_ARRAYS' order (which decides its media type).
+_MEDIA_WIRES = frozenset(MEDIA_ARRAYS)
+_MEDIA_ORDER = {wire: i for i, wire in enumerate(MEDIA_ARRAYS)}
 # Accepted.model_validate without its Python wrapper (a tenth of the validation's cost).
 _VALIDATE = Accepted.__pydantic_validator__.validate_python
 
@@ -82,7 +85,8 @@ def _str(d: Mapping[str, Any], key: str) -> str | None:
 
 def _check(d: Mapping[str, Any], strs: tuple[str, ...], time_key: str | None = None) -> None:
     for key in strs:
-        if key in d and type(d[key]) is not str and d[key] is not None:
+        v = d.get(key)
+        if v is not None and type(v) is not str:
             raise Malformed(key)
     if time_key is not None and time_key in d:
         read_time(d, time_key)
@@ -180,9 +184,9 @@ class Reader:
         ended: dict[str, Any] | None = None
         media_type: str | None = None
         connected = read_time(p, "connectedTime")
-        for wire, media in MEDIA_ARRAYS.items():
-            if wire not in p:
-                continue
+        present = _MEDIA_WIRES.intersection(p)  # one C pass, not ten lookups
+        for wire in present if len(present) < 2 else sorted(present, key=_MEDIA_ORDER.__getitem__):
+            media = MEDIA_ARRAYS[wire]
             for s in _dicts(p, wire):
                 st = _state(_str(s, "state"))
                 for key in _SESSION_STRS:  # inlined _check: this loop is the hottest
@@ -228,12 +232,17 @@ class Reader:
         cid = _conversation_id(_str(body, "id"))
         observed, customer, attrs, started = [], None, None, None
         for p in _dicts(body, "participants"):
-            raw_state = _str(p, "state")
+            get = p.get
+            for key in _MEDIA_PARTICIPANT_STRS:  # every text field in one loop, first
+                v = get(key)
+                if v is not None and type(v) is not str:
+                    raise Malformed(key)
+            raw_state = get("state")
             st = _state(raw_state)
-            end_time, disconnect = read_time(p, "endTime"), _lower(_str(p, "disconnectType"))
+            end_time, disconnect = read_time(p, "endTime"), _lower(get("disconnectType"))
             obs: dict[str, Any] = {
-                "id": _str(p, "id") or "",
-                "purpose": _lower(_str(p, "purpose")),
+                "id": get("id") or "",
+                "purpose": _lower(get("purpose")),
                 "state": st,
                 "raw_state": raw_state,
                 "user_id": _ref_id(p, "user"),
@@ -241,7 +250,6 @@ class Reader:
                 "connected_at": read_time(p, "connectedTime"),
             }
             start_time = read_time(p, "startTime")
-            _check(p, _MEDIA_PARTICIPANT_STRS)
             _check_attributes(p)
             if st is _ENDED:
                 obs["ended_at"], obs["disconnect_type"] = end_time, disconnect
