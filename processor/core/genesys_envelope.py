@@ -35,6 +35,10 @@ _CONVERSATION_TOPIC = re.compile(
 )
 _DETAIL_PREFIX = "v2.detail.events.conversation."
 _QUEUE_PREFIX = "v2.routing.queues."
+# A queue's or a user's conversation topic recurs in every record about it: each is matched
+# once (a regex fullmatch of ~80 characters). Bounded: emptied when full.
+_CONVERSATION_TOPICS: dict[str, tuple[str, str | None, str | None]] = {}
+_CONVERSATION_TOPICS_MAX = 4096
 _HEARTBEAT = Skipped(reason="heartbeat", topic="channel.metadata")
 _SOCKET_CLOSING = Skipped(reason="socket_closing", topic="v2.system.socket_closing")
 
@@ -49,7 +53,13 @@ def classify(topic: str) -> tuple[str | Skipped, str | None, str | None]:
         _, _, event = topic[len(_DETAIL_PREFIX) :].partition(".")
         if event in DETAIL_EVENTS:
             return DETAIL, event, None
+    elif known := _CONVERSATION_TOPICS.get(topic):
+        return known
     elif m := _CONVERSATION_TOPIC.fullmatch(topic):
         queue = m["owner"] if topic.startswith(_QUEUE_PREFIX) else None
-        return (CONVERSATION if m["media"] is None else MEDIA), m["media"], queue
+        known = (CONVERSATION if m["media"] is None else MEDIA), m["media"], queue
+        if len(_CONVERSATION_TOPICS) >= _CONVERSATION_TOPICS_MAX:
+            _CONVERSATION_TOPICS.clear()
+        _CONVERSATION_TOPICS[topic] = known
+        return known
     return Skipped(reason="topic_not_tracked", topic=topic), None, None
