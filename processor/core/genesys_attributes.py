@@ -39,6 +39,10 @@ RESUMED_KEYS = ("resumedFromConversationId", "context.resumedFromConversationId"
 _ID_VALUE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{64}"
 )
+# Only a text of 36 or 64 characters can be one; those that are, are remembered: the same ids
+# recur in every record of a conversation (an id is no PII: the set keeps none). Bounded.
+_IDS: set[str] = set()
+_IDS_MAX = 8192
 # Genesys repeats a conversation's ids in every record about it (a dozen or more), so each
 # spelling is parsed once: a cached UUID is handed to pydantic, which keeps the instance as it
 # is, where a text costs its core a parse and a new object (one more for the GC to track, in
@@ -57,6 +61,21 @@ def as_uuid(value: str) -> uuid.UUID:
             _UUIDS.clear()
         _UUIDS[value] = cached
     return cached
+
+
+def _is_id(value: str) -> bool:
+    """Whether ``_ID_VALUE`` matches ``value`` all through (a UUID, a SHA-256 hex digest)."""
+    n = len(value)
+    if n != 36 and n != 64:
+        return False
+    if value in _IDS:
+        return True
+    if _ID_VALUE.fullmatch(value) is None:
+        return False
+    if len(_IDS) >= _IDS_MAX:
+        _IDS.clear()
+    _IDS.add(value)
+    return True
 
 
 def read_attributes(attrs: Any, pii: list[str]) -> dict[str, Any]:
@@ -89,7 +108,7 @@ def read_attributes(attrs: Any, pii: list[str]) -> dict[str, Any]:
             continue  # a number or a flag cannot hold PII the guard would find
         else:
             raise Malformed("attributes")
-        if _ID_VALUE.fullmatch(value):
+        if _is_id(value):
             continue
         _, kinds = redact_text(value)
         if kinds:
@@ -101,7 +120,9 @@ def read_attributes(attrs: Any, pii: list[str]) -> dict[str, Any]:
         except ValueError:
             raise Reject(INVALID, f"attribute {found[0]} is not a UUID") from None
     if found := _first(text, HASH_KEYS):
-        if SHA256_HEX.match(found[1]):
+        # A known 64-character id is a digest (_ID_VALUE's second form is SHA256_HEX's).
+        digest = found[1]
+        if (len(digest) == 64 and digest in _IDS) or SHA256_HEX.match(digest):
             out["customer_id_hashed"] = found[1]
         else:
             if found[0] not in pii_keys:
