@@ -48,9 +48,13 @@ class GuardedSnapshot:
     rejected: list[PiiFindingRef] = field(default_factory=list)
 
 
+# What json.dumps(value, sort_keys=True) builds on every call, built once (the same text).
+_CANONICAL = json.JSONEncoder(sort_keys=True)
+
+
 def content_id(snapshot: SnapshotIn) -> str:
     """Same session, time and content -> same id: a retried data action is recognised."""
-    canonical = json.dumps(snapshot.model_dump(mode="json", by_alias=True), sort_keys=True)
+    canonical = _CANONICAL.encode(snapshot.model_dump(mode="json", by_alias=True))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -28,6 +28,21 @@ def test_the_content_id_is_the_same_for_the_same_snapshot_and_differs_on_any_cha
     assert content_id(snap()) != content_id(snap(at=T0.replace(minute=1)))
 
 
+def test_the_content_id_of_a_snapshot_never_changes_across_releases() -> None:
+    """Ids are stored: a data action retried across an upgrade must get the same one. The
+    digest was computed by the first implementation (json.dumps(..., sort_keys=True) of the
+    snapshot's JSON-mode dump), on non-ASCII text, nesting and an offset timestamp."""
+    s = SnapshotIn.model_validate({
+        "persistentSessionId": str(PSID), "conversationId": "00000000-0000-4000-8000-00000000c001",
+        "timestamp": "2026-12-01T12:00:00.250+01:00",
+        "stateSnapshot": {"intent": "facturation \u00e9", "stepsCompleted": 3,
+                          "lastAgentMessage": 'Gr\u00fc\u00dfe \U0001f600 "q"',
+                          "ctx": {"b": [1, 2.5, None], "a": True}},
+        "customProperties": {"z": 1, "customerIdHashed": "ab" * 32, "locale": "fr-FR"},
+    })
+    assert content_id(s) == "507067ba9b632b7d0e2193f1fbbea95d4768d02ee81e83c0a300bade5b6d9f91"
+
+
 def test_a_clean_snapshot_goes_on_as_it_came() -> None:
     s = snap()
     guarded = guard_snapshot(s)
