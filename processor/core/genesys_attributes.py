@@ -26,6 +26,7 @@ __all__ = [
     "RESUMED_KEYS",
     "UNHASHED_CUSTOMER_ID",
     "as_uuid",
+    "is_id",
     "read_attributes",
 ]
 
@@ -63,8 +64,9 @@ def as_uuid(value: str) -> uuid.UUID:
     return cached
 
 
-def _is_id(value: str) -> bool:
-    """Whether ``_ID_VALUE`` matches ``value`` all through (a UUID, a SHA-256 hex digest)."""
+def is_id(value: str) -> bool:
+    """Whether ``value`` is a canonical UUID or a lower-case SHA-256 hex digest: text the PII
+    guard returns unchanged by its own rule, so it need not be scanned."""
     n = len(value)
     if n != 36 and n != 64:
         return False
@@ -108,7 +110,7 @@ def read_attributes(attrs: Any, pii: list[str]) -> dict[str, Any]:
             continue  # a number or a flag cannot hold PII the guard would find
         else:
             raise Malformed("attributes")
-        if _is_id(value):
+        if is_id(value):
             continue
         _, kinds = redact_text(value)
         if kinds:
