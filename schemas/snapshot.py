@@ -26,15 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.base import WireModel
 from schemas.genesys import MAX_EPOCH_MS
-from schemas.limits import (
-    MAX_KEY_CHARS,
-    MAX_KEYS,
-    MAX_NUMBER_DIGITS,
-    MAX_VALUE_CHARS,
-    check_tree,
-    has_unstorable_text,
-    text_length,
-)
+from schemas.limits import MAX_NUMBER_DIGITS, check_tree, text_length
 
 __all__ = [
     "MAX_SNAPSHOT_BYTES",
@@ -55,34 +47,6 @@ _MAX_TEXT = 8000
 
 
 _MAX_INT = 10**MAX_NUMBER_DIGITS
-
-
-def _plainly_within_caps(v: dict[Any, Any]) -> bool:
-    """True when ``v`` is a flat mapping that obviously keeps every cap :func:`check_tree`
-    checks (key count, key and text lengths, storable text, numbers), without building a path
-    per key: what every data action sends. Anything else (nesting, a float, a long text that
-    may hold redaction markers) is left to ``check_tree``, which then says what is wrong and
-    where, so the verdict is its own. A snapshot is checked on every decode of the internal
-    topic as well as at the input (a hostile internal record must still be refused): this
-    was two thirds of a snapshot's validation."""
-    if len(v) > MAX_KEYS:
-        return False
-    texts: list[str] = []
-    for k, x in v.items():
-        if type(k) is not str or len(k) > MAX_KEY_CHARS:
-            return False
-        t = type(x)
-        if t is str:
-            if len(x) > MAX_VALUE_CHARS:
-                return False
-            texts.append(x)
-        elif t is int:
-            if not -_MAX_INT < x < _MAX_INT:
-                return False
-        elif x is not None and t is not bool:
-            return False
-        texts.append(k)
-    return not has_unstorable_text("".join(texts))
 
 
 def _flat_size_bound(*mappings: Iterable[tuple[Any, Any]]) -> int | None:
@@ -167,7 +131,7 @@ class SnapshotIn(WireModel):
         """The caps of :mod:`schemas.limits` (depth, key and text sizes, storable text, finite
         numbers), checked before anything else reads the value; the error's type names the cap
         (``attribute_too_large``, ``too_deeply_nested``...) and its message the path."""
-        if isinstance(v, dict) and not _plainly_within_caps(v):
+        if isinstance(v, dict):
             name = "stateSnapshot" if info.field_name == "state_snapshot" else "customProperties"
             if problem := check_tree(v, f"$.{name}", depth=2):
                 raise PydanticCustomError(problem.kind, problem.message)
