@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from processor.core import genesys_attributes
+from processor.core.genesys_attributes import as_uuid, is_id
 from processor.core.normalise import inspect_genesys
 from schemas.observation import Accepted
+from schemas.snapshot import SHA256_HEX
 from tests.unit.core.genesys_records import (
     PSID,
     customer,
@@ -68,3 +74,39 @@ def test_attributes_carrying_pii_are_named_and_their_values_kept_out(value: str,
 def test_a_malformed_resumed_from_id_is_dropped_not_fatal() -> None:
     obs = observe(queue_event(customer({"resumedFromConversationId": "previous-one"})))
     assert obs.resumed_from_conversation_id is None
+
+
+# ---- the caches of issue 14: answers as without them, and bounded ---------------------------
+
+_ID_FORMS = st.one_of(
+    st.uuids().map(str), st.uuids().map(lambda u: str(u).upper()),
+    st.text("0123456789abcdef", min_size=64, max_size=64),
+    st.text("0123456789abcdefABCDEF-x {}", min_size=30, max_size=70),
+)
+
+
+@given(_ID_FORMS)
+def test_is_id_is_the_id_pattern_and_a_digest_is_sha256_hex(value: str) -> None:
+    expected = re.fullmatch(
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+        r"|[0-9a-f]{64}", value) is not None
+    assert is_id(value) is expected
+    assert is_id(value) is expected  # the second answer comes from the set
+    if len(value) == 64:
+        assert (value in genesys_attributes._IDS) == bool(SHA256_HEX.match(value))
+
+
+def test_the_id_set_and_the_uuid_cache_stay_bounded() -> None:
+    for i in range(genesys_attributes._IDS_MAX + 10):
+        text = str(uuid.UUID(int=i))
+        assert is_id(text)
+        assert as_uuid(text) == uuid.UUID(text)
+    assert len(genesys_attributes._IDS) <= genesys_attributes._IDS_MAX
+    assert len(genesys_attributes._UUIDS) <= genesys_attributes._UUIDS_MAX
+
+
+def test_a_pii_value_is_never_kept_in_the_id_set() -> None:
+    email = "jane.doe.customer1@example-mail.coop"  # 36 characters, the length of a UUID
+    assert len(email) == 36
+    assert not is_id(email)
+    assert email not in genesys_attributes._IDS

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from processor.core import genesys_envelope
+from processor.core.genesys_envelope import classify
 from processor.core.normalise import parse_genesys
 from tests.unit.core.genesys_records import (
     CID,
@@ -41,3 +43,24 @@ def test_an_eventbridge_wrapped_detail_event_reads_like_the_plain_one() -> None:
     wrapped = {"version": "0", "id": "evt-1", "detail-type": "v2.detail.events.customer.start",
                "source": "aws.partner/genesys.com/x", "detail": plain}
     assert observe(wrapped) == observe(plain)
+
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        (f"v2.routing.queues.{QUEUE}.conversations", ("conversation", None, QUEUE)),
+        (f"v2.routing.queues.{QUEUE}.conversations.chats", ("media", "chats", QUEUE)),
+        ("v2.users.u1.conversations.messages", ("media", "messages", None)),
+    ],
+)
+def test_a_known_topic_is_classified_alike_the_second_time(
+    topic: str, expected: tuple[str, str | None, str | None]
+) -> None:
+    assert classify(topic) == expected
+    assert classify(topic) == expected  # from the cache of issue 14
+
+
+def test_the_topic_cache_stays_bounded() -> None:
+    for i in range(genesys_envelope._CONVERSATION_TOPICS_MAX + 10):
+        assert classify(f"v2.users.u{i}.conversations") == ("conversation", None, None)
+    assert len(genesys_envelope._CONVERSATION_TOPICS) <= genesys_envelope._CONVERSATION_TOPICS_MAX
