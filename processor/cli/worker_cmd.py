@@ -23,6 +23,7 @@ def worker(
 
     from processor.topics import Catalog
     from processor.worker.app import create_app, use_uvloop
+    from processor.worker.gc_settings import tune_gc
     from processor.worker.ops import WorkerOps
 
     use_uvloop()
@@ -62,9 +63,11 @@ def worker(
                 stage1.abort()
             super()._on_sigint()
 
-    Worker(
+    worker = Worker(
         app, loglevel=settings.log_level.lower(), override_logging=False, console_port=0
-    ).execute_from_commandline()
+    )
+    tune_gc()  # after the imports and the app are built: see processor/worker/gc_settings.py
+    worker.execute_from_commandline()
 
 
 def _check_topics(catalog: object, ep: Endpoints) -> None:

@@ -178,9 +178,13 @@ def main() -> None:
 
     from processor.cli._common import load_settings
     from processor.servers import from_settings
+    from processor.worker.gc_settings import tune_gc
+    from processor.worker.runtime import Runtime  # noqa: F401 - imported before tune_gc freezes
+    from processor.worker.stage1 import Stage1  # noqa: F401
 
     settings = load_settings()
     ep = from_settings(settings)
+    tune_gc()
     uvloop.run(_serve(settings, ep.kafka_bootstrap, ep.database_url))
 
 
