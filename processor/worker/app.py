@@ -71,7 +71,9 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
         broker_commit_interval=1.0,
-        stream_buffer_maxsize=4 * settings.batch_max,
+        # Internal records are batches (~batch_max / partitions updates each): a buffer sized in
+        # input records held ~100 MB of them; 32 takes keep the agent fed (4 takes starved it).
+        stream_buffer_maxsize=32 * _RECORDS_PER_TAKE,
         datadir=str(datadir),
     )
     app.runtime = rt  # type: ignore[attr-defined]

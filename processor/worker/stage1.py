@@ -41,9 +41,10 @@ __all__ = ["Stage1", "stage1_group"]
 log = get_logger("chatstate.worker")
 
 # Fetch settings: a batch is up to ``batch_max`` records, whatever is buffered when getmany
-# is called; the fetcher prefetches up to a few MB per partition meanwhile.
-_FETCH_MAX_BYTES = 16 * 1024 * 1024
-_PARTITION_FETCH_BYTES = 2 * 1024 * 1024
+# is called; the fetcher prefetches up to 1 MB per partition meanwhile (2 MB and 16 MB in all
+# gave no more throughput and ~10 MB more RSS while draining a backlog).
+_FETCH_MAX_BYTES = 8 * 1024 * 1024
+_PARTITION_FETCH_BYTES = 1024 * 1024
 _POLL_MS = 200
 
 
