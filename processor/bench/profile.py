@@ -24,8 +24,7 @@ def start_profiler(pid: int, out: Path, duration_s: int) -> subprocess.Popen[byt
     if exe is None:
         return None
     return subprocess.Popen(
-        [exe, "record", "--pid", str(pid), "--subprocesses", "--duration", str(duration_s),
-         "--rate", "100",
+        [exe, "record", "--pid", str(pid), "--duration", str(duration_s), "--rate", "100",
          "--format", "raw", "--output", str(out), "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

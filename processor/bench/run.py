@@ -214,20 +214,24 @@ async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[st
     worker.resume()
     for w in others:
         w.resume()
-    profiler = (start_profiler(worker.pid or 0, out_dir / "worker-profile.txt", 600)
-                if cfg.profile else None)
+    # One py-spy per process: the worker (stage 2) and its stage-1 sibling, if it runs one.
+    profiled = {"worker": worker.pid or 0}
+    profiled.update(("stage1", pid) for pid in worker.children()[:1])
+    profilers = ({name: start_profiler(pid, out_dir / f"{name}-profile.txt", 600)
+                  for name, pid in profiled.items()} if cfg.profile else {})
     run.say("worker resumed: draining the backlog ...")
     s, reached = await run.drain(cfg.drain_timeout_s)
     cpu = sampler.cpu_seconds() + sum(o.cpu_seconds() for o in other_samplers) - sampler_cpu0
-    profile: dict[str, Any] | None = None
-    if profiler is not None:
+    profiles: dict[str, Any] = {}
+    for name, profiler in profilers.items():
+        if profiler is None:
+            profiles[name] = {"error": "py-spy not installed (pip install -e '.[bench]')"}
+            continue
         profiler.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
         await asyncio.to_thread(profiler.wait, 60)
-        path = out_dir / "worker-profile.txt"
-        profile = (summarise(path, time.time() - t0) if path.exists()
-                   else {"error": "py-spy wrote nothing"})
-    elif cfg.profile:
-        profile = {"error": "py-spy not installed (pip install -e '.[bench]')"}
+        path = out_dir / f"{name}-profile.txt"
+        profiles[name] = (summarise(path, time.time() - t0) if path.exists()
+                          else {"error": "py-spy wrote nothing"})
     n = run.records
     elapsed = (reached or s.t) - t0
     throughput = {
@@ -268,7 +272,8 @@ async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[st
     for w in others:
         await w.stop()
         w.cleanup()
-    return {"throughput": throughput, "latency": latency, "profile": profile,
+    return {"throughput": throughput, "latency": latency, "profile": profiles.get("worker"),
+            "profileStage1": profiles.get("stage1"),
             "workers": cfg.workers,
             "workerPeakRssMb": round(max([sampler.peak_rss, *(o.peak_rss for o in
                                                              other_samplers)]) / 2**20, 1),

@@ -90,6 +90,13 @@ class WorkerProcess:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
+    def children(self) -> list[int]:
+        """Pids of the worker's child processes (its stage-1 process, by default)."""
+        try:
+            return [c.pid for c in psutil.Process(self.proc.pid).children()] if self.proc else []
+        except psutil.Error:
+            return []
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 

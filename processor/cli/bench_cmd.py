@@ -60,9 +60,12 @@ def bench(
                   say=lambda m: typer.echo(m, err=True), security=ep.kafka_security)
     )
     typer.echo(table(report))
-    prof = (report.get("chatstate") or {}).get("profile") or {}
-    if prof.get("samples"):
-        typer.echo(f"\nworker profile while draining: Python busy {prof['busyPct']}% of the "
+    for key, what in (("profile", "worker process (stage 2)"),
+                      ("profileStage1", "stage-1 process")):
+        prof = (report.get("chatstate") or {}).get(key) or {}
+        if not prof.get("samples"):
+            continue
+        typer.echo(f"\n{what} while draining: Python busy {prof['busyPct']}% of the "
                    "time; share of samples inside chatstate's functions (inclusive):")
         for frame, pct in prof["ourCodeInclusivePct"]:
             typer.echo(f"  {pct:5.1f}%  {frame}")
