@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -36,7 +35,7 @@ from typing import Any
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline_bench import _worktree
+from pipeline_bench import alternate
 
 FIGURES = ("cpu", "pg", "wall", "stmts")
 PARTITIONS = 12
@@ -143,14 +142,6 @@ async def _measure(sessions: int, seed: int, size: int) -> dict[str, float]:
             "stmts": _Counting.statements / len(batches), "updates": n, "batches": len(batches)}
 
 
-def _run_in(tree: Path, args: argparse.Namespace) -> dict[str, float]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--sessions", str(args.sessions),
-           "--seed", str(args.seed), "--batch", str(args.batch), "--json"]
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run(cmd, env=env, cwd=tree, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--sessions", type=int, default=2000)
@@ -163,20 +154,14 @@ def main() -> None:
     if args.json:
         print(json.dumps(asyncio.run(_measure(args.sessions, args.seed, args.batch))))
         return
-    here = Path(__file__).resolve().parent.parent
-    sides = {"this tree": here}
-    if args.baseline:
-        sides = {f"baseline {args.baseline}": _worktree(args.baseline), **sides}
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
-    for _ in range(args.repeat):
-        for name, tree in sides.items():
-            runs[name].append(_run_in(tree, args))
+    runs = alternate(Path(__file__), ["--sessions", str(args.sessions), "--seed", str(args.seed),
+                                      "--batch", str(args.batch)], args.baseline, args.repeat)
     first = next(iter(runs.values()))[0]
     print(f"{int(first['updates']):,} updates in {int(first['batches'])} batches of <= "
           f"{args.batch}, {args.sessions} sessions, seed {args.seed}; median of {args.repeat}")
     print("cpu/pg: CPU us per update (this process / the PostgreSQL backend); wall: ms per "
           "batch; stmts: statements per batch")
-    print(f"{'figure':8s}" + "".join(f"{name:>22s}" for name in sides)
+    print(f"{'figure':8s}" + "".join(f"{name:>22s}" for name in runs)
           + ("   this/base" if args.baseline else ""))
     for fig in FIGURES:
         vals = [statistics.median(r[fig] for r in rs) for rs in runs.values()]

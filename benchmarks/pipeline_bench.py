@@ -105,12 +105,24 @@ def _worktree(rev: str) -> Path:
     return path
 
 
-def _run_in(tree: Path, args: argparse.Namespace) -> dict[str, float]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--sessions", str(args.sessions),
-           "--seed", str(args.seed), "--json"]
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run(cmd, env=env, cwd=tree, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+def alternate(script: Path, argv: list[str], baseline: str | None,
+              repeat: int) -> dict[str, list[dict[str, float]]]:
+    """Run ``script argv --json`` ``repeat`` times in this tree and, with ``baseline``, as many
+    times in a worktree of that revision, in alternation (same load on both sides). Returns the
+    JSON figures of every run per side, baseline first. Shared with ``apply_bench.py``."""
+    here = Path(__file__).resolve().parent.parent
+    sides = {"this tree": here}
+    if baseline:
+        sides = {f"baseline {baseline}": _worktree(baseline), **sides}
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
+    for _ in range(repeat):
+        for name, tree in sides.items():
+            cmd = [sys.executable, str(script.resolve()), *argv, "--json"]
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            done = subprocess.run(cmd, env=env, cwd=tree, check=True, capture_output=True,
+                                  text=True)
+            runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return runs
 
 
 def main() -> None:
@@ -124,18 +136,12 @@ def main() -> None:
     if args.json:
         print(json.dumps(measure(args.sessions, args.seed)))
         return
-    here = Path(__file__).resolve().parent.parent
-    sides = {"this tree": here}
-    if args.baseline:
-        sides = {f"baseline {args.baseline}": _worktree(args.baseline), **sides}
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
-    for _ in range(args.repeat):
-        for name, tree in sides.items():
-            runs[name].append(_run_in(tree, args))
+    runs = alternate(Path(__file__), ["--sessions", str(args.sessions), "--seed", str(args.seed)],
+                     args.baseline, args.repeat)
     n = int(next(iter(runs.values()))[0]["records"])
     print(f"{n:,} records, {args.sessions} sessions, seed {args.seed}; CPU us/record, median of "
           f"{args.repeat}")
-    print(f"{'step':8s}" + "".join(f"{name:>22s}" for name in sides)
+    print(f"{'step':8s}" + "".join(f"{name:>22s}" for name in runs)
           + ("   this/base" if args.baseline else ""))
     for step in (*STEPS, "total"):
         med = {
