@@ -137,15 +137,18 @@ async def test_a_worker_killed_mid_stream_restarts_without_loss_or_double_effect
     env: StackSlice, tmp_path: Path
 ) -> None:
     app_id = f"w-{uuid.uuid4().hex[:6]}"
-    traffic = stories(400, seed=2, start=now_minus(2))  # ~2,500 records
+    sessions = 800
+    traffic = stories(sessions, seed=2, start=now_minus(2))  # ~5,000 records
     async with Feeder(env) as feed:
         await feed.many(traffic)
-    worker = Worker(env, tmp_path / "w.log", app_id, batch_max="100").start()
+    # Small batches: ~250 internal records, so the kill lands mid-stream even though the worker
+    # drains ~10,000 records/s (with batches of 100 it had applied all of them by the kill).
+    worker = Worker(env, tmp_path / "w.log", app_id, batch_max="20").start()
     try:
 
         async def partway() -> bool:
             applied, _ = await internal_progress(env, app_id)
-            return applied > 20  # internal records, each a batch of up to ~100 updates
+            return applied > 20  # internal records, each a batch of up to ~20 updates
 
         await eventually(partway, what="some progress before the kill", worker=worker)
         worker.kill()
@@ -158,7 +161,7 @@ async def test_a_worker_killed_mid_stream_restarts_without_loss_or_double_effect
     assert n >= len(traffic) - 50, "nearly every input became an update (a few are skipped)"
     _, internal_records = await internal_progress(env, app_id)
     assert applied_at_kill < internal_records, "the kill happened mid-stream"
-    assert len(await db_sessions(env)) == 400
+    assert len(await db_sessions(env)) == sessions
     await assert_no_duplicate_alerts(env)
 
 
