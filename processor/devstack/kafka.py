@@ -26,6 +26,16 @@ from processor.settings import Settings, project_root
 __all__ = ["KafkaNode"]
 
 
+
+def cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64, never starting with ``-`` (the
+    storage tool would read such an id as an option and refuse to format: 1 run in 64 failed,
+    as Kafka's own ``Uuid.randomUuid`` avoids for the same reason)."""
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not found.startswith("-"):
+            return found
+
 class KafkaNode:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -101,7 +111,7 @@ class KafkaNode:
             st.controller_port = free_port()
         if not st.cluster_id or st.version != self.settings.kafka_version:
             shutil.rmtree(self.data, ignore_errors=True)
-            st.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            st.cluster_id = cluster_id()
         st.version = self.settings.kafka_version
         self._write_props(st)
         java = [
