@@ -13,15 +13,14 @@ purpose: it checks this one.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from processor.core.decision import state_id
-from schemas.observation import ConversationState
-from schemas.session import ConversationRecord, SessionState, SessionStatus
+from schemas.session import ConversationRecord, SessionState
 
 __all__ = [
+    "CONVERSATION_COLUMNS",
     "DECIDED_COLUMNS",
     "SESSION_COLUMNS",
     "UPDATED_ON_SAVE",
@@ -29,6 +28,7 @@ __all__ = [
     "Row",
     "column_list",
     "conversation_from_row",
+    "conversation_row",
     "session_from_row",
     "session_row",
 ]
@@ -58,6 +58,9 @@ _BOOKKEEPING = ("version", "updated_at")
 UPDATED_ON_SAVE: tuple[str, ...] = tuple(c for c in SESSION_COLUMNS if c not in _FIXED)
 # What a decision can change: a difference in one of them is a new version of the row.
 DECIDED_COLUMNS: tuple[str, ...] = tuple(c for c in UPDATED_ON_SAVE if c not in _BOOKKEEPING)
+# The columns of ``session_conversations`` a conversation's record holds (the table also has
+# ``persistent_session_id``, the session it belongs to).
+CONVERSATION_COLUMNS: tuple[str, ...] = tuple(ConversationRecord.model_fields)
 # What the API's session view reads (GET /v1/sessions/..., the customer context).
 VIEW_COLUMNS: tuple[str, ...] = (
     "persistent_session_id",
@@ -83,62 +86,28 @@ def column_list(columns: Sequence[str], alias: str | None = None) -> str:
 
 
 def session_row(s: SessionState) -> tuple[Any, ...]:
-    """The values of :data:`SESSION_COLUMNS` for a session, in that order."""
-    return (
-        s.persistent_session_id,
-        s.status.value,
-        s.version,
-        s.customer_id_hashed,
-        s.previous_session_id,
-        s.current_conversation_id,
-        s.resumed_from_conversation_id,
-        s.latest_snapshot,
-        s.latest_snapshot_at,
-        s.latest_snapshot_content_id,
-        s.last_interaction_at,
-        s.expires_at,
-        s.created_at,
-        s.updated_at,
-    )
+    """The values of :data:`SESSION_COLUMNS` for a session, in that order (each column is the
+    model's field of that name; a status is a ``StrEnum``, stored as its text)."""
+    return tuple(getattr(s, c) for c in SESSION_COLUMNS)
 
 
 def session_from_row(
     r: Row, conversations: Sequence[ConversationRecord]
 ) -> SessionState:
     """A session from its row and its conversations (``session_conversations``, in order)."""
-    psid: uuid.UUID = r["persistent_session_id"]
     return SessionState(
-        id=state_id(psid, r["version"]),
-        persistent_session_id=psid,
-        status=SessionStatus(r["status"]),
-        version=r["version"],
-        customer_id_hashed=r["customer_id_hashed"],
-        previous_session_id=r["previous_session_id"],
-        current_conversation_id=r["current_conversation_id"],
-        resumed_from_conversation_id=r["resumed_from_conversation_id"],
+        id=state_id(r["persistent_session_id"], r["version"]),
         conversations=list(conversations),
-        latest_snapshot=r["latest_snapshot"],
-        latest_snapshot_at=r["latest_snapshot_at"],
-        latest_snapshot_content_id=r["latest_snapshot_content_id"],
-        last_interaction_at=r["last_interaction_at"],
-        expires_at=r["expires_at"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
+        **{c: r[c] for c in SESSION_COLUMNS},
     )
+
+
+def conversation_row(c: ConversationRecord) -> tuple[Any, ...]:
+    """The values of :data:`CONVERSATION_COLUMNS` for a conversation, in that order."""
+    return tuple(getattr(c, f) for f in CONVERSATION_COLUMNS)
 
 
 def conversation_from_row(r: Row) -> ConversationRecord:
-    """One ``session_conversations`` row."""
-    return ConversationRecord(
-        conversation_id=r["conversation_id"],
-        state=ConversationState(r["state"]),
-        media_type=r["media_type"],
-        queue_id=r["queue_id"],
-        started_at=r["started_at"],
-        ended_at=r["ended_at"],
-        disconnect_type=r["disconnect_type"],
-        resumed_from_conversation_id=r["resumed_from_conversation_id"],
-        concurrent_with=r["concurrent_with"],
-        first_seen_at=r["first_seen_at"],
-        updated_at=r["updated_at"],
-    )
+    """One ``session_conversations`` row (its columns are :class:`ConversationRecord`'s fields,
+    plus the session it belongs to)."""
+    return ConversationRecord(**{c: r[c] for c in CONVERSATION_COLUMNS})

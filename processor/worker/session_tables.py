@@ -15,10 +15,12 @@ from typing import Any
 
 from processor.core.decision import SnapshotRow
 from processor.core.session_rows import (
+    CONVERSATION_COLUMNS,
     SESSION_COLUMNS,
     UPDATED_ON_SAVE,
     column_list,
     conversation_from_row,
+    conversation_row,
     session_from_row,
     session_row,
 )
@@ -46,7 +48,6 @@ _SESSION_TYPES = {
     "created_at": "timestamptz",
     "updated_at": "timestamptz",
 }
-_JSON_AT = SESSION_COLUMNS.index("latest_snapshot")
 
 
 def _unnest(columns: dict[str, str], start: int) -> str:
@@ -65,7 +66,8 @@ def _json(value: object) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-assert tuple(_SESSION_TYPES) == SESSION_COLUMNS  # one row shape (processor/core/session_rows.py)
+# One row shape (processor/core/session_rows.py).
+assert tuple(_SESSION_TYPES) == SESSION_COLUMNS
 
 
 def _save_sessions(start: int) -> str:
@@ -77,8 +79,8 @@ def _save_sessions(start: int) -> str:
 
 
 _CONVERSATION_TYPES = {
+    "persistent_session_id": "uuid",  # the session; then ConversationRecord's fields
     "conversation_id": "uuid",
-    "persistent_session_id": "uuid",
     "state": "text",
     "media_type": "text",
     "queue_id": "text",
@@ -90,6 +92,9 @@ _CONVERSATION_TYPES = {
     "first_seen_at": "timestamptz",
     "updated_at": "timestamptz",
 }
+
+
+assert tuple(_CONVERSATION_TYPES)[1:] == CONVERSATION_COLUMNS
 
 
 def _save_conversations(start: int) -> str:
@@ -189,41 +194,20 @@ async def save_changes(
         return
     args: list[list[Any]] = []
     if sessions:
-        columns = [list(c) for c in zip(*(session_row(s) for s in sessions), strict=True)]
-        columns[_JSON_AT] = [_json(v) for v in columns[_JSON_AT]]
-        args += columns
+        args += _arrays(_SESSION_TYPES, [session_row(s) for s in sessions])
     if conversations:
-        args += _conversation_columns(conversations)
+        args += _arrays(_CONVERSATION_TYPES,
+                        [(psid, *conversation_row(c)) for psid, c in conversations])
     if snapshots:
-        args += _snapshot_columns(snapshots)
+        args += _arrays(_SNAPSHOT_TYPES,
+                        [tuple(getattr(r, c) for c in _SNAPSHOT_TYPES) for r in snapshots])
     await conn.execute(_save(parts), *args)
 
 
-def _conversation_columns(recs: Sequence[tuple[uuid.UUID, ConversationRecord]]) -> list[list[Any]]:
+def _arrays(types: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """The rows as one array per column, in ``types``' order, jsonb columns as their text."""
     return [
-        [c.conversation_id for _, c in recs],
-        [psid for psid, _ in recs],
-        [c.state.value for _, c in recs],
-        [c.media_type for _, c in recs],
-        [c.queue_id for _, c in recs],
-        [c.started_at for _, c in recs],
-        [c.ended_at for _, c in recs],
-        [c.disconnect_type for _, c in recs],
-        [c.resumed_from_conversation_id for _, c in recs],
-        [c.concurrent_with for _, c in recs],
-        [c.first_seen_at for _, c in recs],
-        [c.updated_at for _, c in recs],
+        [_json(v) for v in column] if t == "jsonb" else list(column)
+        for column, t in zip(zip(*rows, strict=True), types.values(), strict=True)
     ]
 
-
-def _snapshot_columns(rows: Sequence[SnapshotRow]) -> list[list[Any]]:
-    return [
-        [r.persistent_session_id for r in rows],
-        [r.conversation_id for r in rows],
-        [r.snapshot_at for r in rows],
-        [r.received_at for r in rows],
-        [r.source_id for r in rows],
-        [_json(r.state) for r in rows],
-        [_json(r.custom_properties) for r in rows],
-        [_json(r.pii_findings) for r in rows],
-    ]
