@@ -38,8 +38,8 @@ from processor.kafka_security import KafkaSecurity
 from processor.worker.outbox import OutboxRecord
 
 __all__ = [
-    "BOUNDS", "Bounds", "Seen", "Verdict", "identity", "judge", "on_kafka", "start_times",
-    "version",
+    "BOUNDS", "Bounds", "Seen", "Verdict", "identity", "judge", "on_kafka", "recognised",
+    "start_times",
 ]
 
 Place = tuple[str, int]  # (topic, partition)
@@ -66,31 +66,25 @@ class Bounds:
 BOUNDS = Bounds()  # the sweeper's; tests of the fallback narrow it
 
 
-def _doc(value: bytes | None) -> dict[str, object] | None:
-    if value is None:
-        return None
+def recognised(key: bytes | None, value: bytes | None) -> tuple[Identity, int | None]:
+    """What a record is recognised by, and its session-state version, from one parse of its
+    value: its key and the ``id`` of its JSON value, else its key and its bytes (runbook links
+    made absolute at publishing change an alert's bytes, never its id); the ``version`` of a
+    session state (``chat.sessions``), None for other records."""
     try:
-        doc = json.loads(value)
+        doc = None if value is None else json.loads(value)
     except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
-        return None
-    return doc if isinstance(doc, dict) else None
+        doc = None
+    if not isinstance(doc, dict):
+        return (key, value), None
+    v = doc.get("version")
+    version = v if isinstance(v, int) and not isinstance(v, bool) else None
+    found = doc.get("id")
+    return ((key, found) if isinstance(found, str) else (key, value)), version
 
 
 def identity(key: bytes | None, value: bytes | None) -> Identity:
-    """What a record is recognised by: its key and the ``id`` of its JSON value, else its key
-    and its bytes (runbook links made absolute at publishing change an alert's bytes, never
-    its id)."""
-    doc = _doc(value)
-    if doc is not None and isinstance(doc.get("id"), str):
-        return key, str(doc["id"])
-    return key, value
-
-
-def version(value: bytes | None) -> int | None:
-    """The ``version`` of a session state (``chat.sessions``); None for other records."""
-    doc = _doc(value)
-    v = None if doc is None else doc.get("version")
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
+    return recognised(key, value)[0]
 
 
 def places(record: OutboxRecord, partitions: Mapping[str, int]) -> list[Place]:
@@ -137,8 +131,8 @@ class Seen:
     def add(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         """One record read; decoded only when its key is sought (a bounded read stays cheap)."""
         if key in self.keys.get(topic, ()):
-            self.found.add((topic, identity(key, value)))
-            v = version(value)
+            ident, v = recognised(key, value)
+            self.found.add((topic, ident))
             if v is not None and v > self.newest.get((topic, key), -1):
                 self.newest[(topic, key)] = v
 
@@ -160,8 +154,8 @@ def judge(records: Sequence[OutboxRecord], partitions: Mapping[str, int], seen: 
     missing: list[OutboxRecord] = []
     unsure: list[OutboxRecord] = []
     for r in records:
-        v = version(r.value)
-        if (r.topic, identity(r.key, r.value)) in seen.found or (
+        ident, v = recognised(r.key, r.value)
+        if (r.topic, ident) in seen.found or (
             v is not None and seen.newest.get((r.topic, r.key), -1) > v
         ):
             on_kafka.append(r)
