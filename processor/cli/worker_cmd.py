@@ -34,7 +34,6 @@ def worker(
     _check_topics(Catalog.load(settings.topics_file, settings.topic_prefix), ep)
     app = create_app(settings, ep.kafka_bootstrap, ep.database_url)
     runtime = app.runtime  # type: ignore[attr-defined]
-    stage1 = app.stage1  # type: ignore[attr-defined]
     ops = WorkerOps(app, settings)  # /healthz, /readyz, /metrics (CHATSTATE_WORKER_HTTP_PORT)
 
     class Worker(faust.Worker):
@@ -53,14 +52,10 @@ def worker(
 
         def _on_sigterm(self) -> None:
             runtime.request_stop()
-            if hasattr(stage1, "abort"):  # stage 1 in a sibling process gives up its batch too
-                stage1.abort()
             super()._on_sigterm()
 
         def _on_sigint(self) -> None:
             runtime.request_stop()
-            if hasattr(stage1, "abort"):
-                stage1.abort()
             super()._on_sigint()
 
     worker = Worker(

@@ -82,7 +82,7 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
     updates = app.topic(rt.updates_topic, key_type=bytes, value_type=bytes)
     # Stage 1 in a sibling process (a core of its own), or in this one.
     stage1: Stage1 | Stage1Process = (
-        Stage1Process(settings, kafka_bootstrap, database_url)
+        Stage1Process(settings, kafka_bootstrap, database_url, lambda: rt.stopping)
         if settings.stage1_process
         else Stage1(rt, by_name)
     )

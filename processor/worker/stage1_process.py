@@ -28,10 +28,15 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 
+from processor.core.route import COMMANDS, CONVERSATIONS, SNAPSHOTS
 from processor.logs import get_logger
 from processor.settings import Settings
+from processor.worker.gc_settings import tune_gc
+from processor.worker.runtime import Runtime
 from processor.worker.sibling_metrics import Family, decode_snapshot, encode_snapshot
+from processor.worker.stage1 import Stage1
 
 __all__ = ["Stage1Process", "main"]
 
@@ -44,8 +49,12 @@ _STOP_WITHIN_S = 8.0  # the worker's own shutdown must end within 10 s of SIGTER
 class Stage1Process:
     """The worker's side: start, supervise (restart with backoff) and stop the sibling."""
 
-    def __init__(self, settings: Settings, kafka_bootstrap: str, database_url: str) -> None:
+    def __init__(self, settings: Settings, kafka_bootstrap: str, database_url: str,
+                 stopping: Callable[[], bool]) -> None:
+        """``stopping``: whether the worker got SIGTERM (``Runtime.stopping``); the sibling is
+        then told to give its batch in flight up, as the worker's own retries do."""
         self.settings = settings
+        self.stopping = stopping
         self.kafka_bootstrap = kafka_bootstrap
         self.database_url = database_url
         self.families: list[Family] = []  # the sibling's latest metrics snapshot
@@ -53,7 +62,6 @@ class Stage1Process:
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._abort = False
 
     @property
     def running(self) -> bool:
@@ -96,15 +104,11 @@ class Stage1Process:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 
-    def abort(self) -> None:
-        """SIGTERM on the worker: the sibling gives its batch in flight up (read again)."""
-        self._abort = True
-
     async def stop(self) -> None:
         self._closing = True
         proc = self._proc
         if proc is not None and proc.returncode is None:
-            if self._abort:
+            if self.stopping():  # SIGTERM: the batch in flight is given up (read again)
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGTERM)
             if proc.stdin is not None:
@@ -125,10 +129,6 @@ class Stage1Process:
 
 
 async def _serve(settings: Settings, kafka_bootstrap: str, database_url: str) -> None:
-    from processor.core.route import COMMANDS, CONVERSATIONS, SNAPSHOTS
-    from processor.worker.runtime import Runtime
-    from processor.worker.stage1 import Stage1
-
     rt = Runtime(settings, kafka_bootstrap, database_url)
     rt.metrics.stalled.labels("database").set_function(
         lambda: 0.0 if rt.degraded_since is None else 1.0
@@ -178,9 +178,6 @@ def main() -> None:
 
     from processor.cli._common import load_settings
     from processor.servers import from_settings
-    from processor.worker.gc_settings import tune_gc
-    from processor.worker.runtime import Runtime  # noqa: F401 - imported before tune_gc freezes
-    from processor.worker.stage1 import Stage1  # noqa: F401
 
     settings = load_settings()
     ep = from_settings(settings)
