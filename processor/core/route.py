@@ -163,10 +163,7 @@ def route(
             if obs.conversation_id not in known:
                 known[obs.conversation_id] = psid
                 out.learned[obs.conversation_id] = psid
-            out.updates.append(_update({
-                "persistent_session_id": psid, "source_id": rec.source_id, "received_at": now,
-                "command": {"type": "observe_conversation", "observation": obs},
-            }))
+            out.updates.append(_observed(psid, rec.source_id, now, obs))
         elif isinstance(p, GuardedSnapshot):
             snap = p.snapshot
             if p.rejected:
@@ -224,11 +221,13 @@ def _header_findings(headers: Sequence[tuple[str, bytes]]) -> list[PiiFindingRef
 
 def unpark(parked: Sequence[Parked], psid: uuid.UUID) -> list[SessionUpdate]:
     """Parked observations, in the order they arrived, as updates for the session now known."""
-    return [
-        _update({
-            "persistent_session_id": psid, "source_id": p.source_id,
-            "received_at": p.received_at,
-            "command": {"type": "observe_conversation", "observation": p.observation},
-        })
-        for p in parked
-    ]
+    return [_observed(psid, p.source_id, p.received_at, p.observation) for p in parked]
+
+
+def _observed(
+    psid: uuid.UUID, source_id: str, at: datetime, obs: ConversationObservation
+) -> SessionUpdate:
+    return _update({
+        "persistent_session_id": psid, "source_id": source_id, "received_at": at,
+        "command": {"type": "observe_conversation", "observation": obs},
+    })

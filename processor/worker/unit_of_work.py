@@ -194,8 +194,9 @@ class SessionStore:
     async def _look_up(
         self, conn: Conn, content_ids: list[str], check: DenyCheck, psids: list[uuid.UUID]
     ) -> tuple[set[str], set[uuid.UUID], set[uuid.UUID]]:
-        """Snapshots already stored, sessions refused by the deny list, and (under
-        ``require_issued``) the ids chatstate issued: one statement, not one per question."""
+        """Snapshots already stored, sessions refused by the deny list, and the ids that count
+        as issued (under ``require_issued`` those chatstate issued, else all): one statement,
+        not one per question."""
         rows = await conn.fetch(
             _LOOK_UP_ISSUED if self.policy.require_issued else _LOOK_UP,
             content_ids,
@@ -229,7 +230,7 @@ class SessionStore:
         snapshots: list[SnapshotRow] = []
         alerts: list[Alert] = []
         writebacks: list[tuple[str, bytes | None, bytes | None]] = []
-        policy, require_issued = self.policy, self.policy.require_issued
+        policy = self.policy
         for item in items:
             u = item.update
             psid = u.persistent_session_id
@@ -239,8 +240,7 @@ class SessionStore:
                     before,
                     u,
                     policy,
-                    # Without require_issued every id counts as issued (decide asks only then).
-                    issued=psid in issued if require_issued else True,
+                    issued=psid in issued,  # every id, without require_issued (_look_up)
                     known_snapshots=known,
                     erased=bool(erased) and psid in erased,
                 )
