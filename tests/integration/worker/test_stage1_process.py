@@ -35,8 +35,15 @@ def _sibling(worker: Worker) -> psutil.Process | None:
                 None)
 
 
-async def _applied(env: StackSlice, psid: uuid.UUID) -> bool:
-    return psid in await db_sessions(env)
+async def _one_session_applied(env: StackSlice, feed: Feeder, worker: Worker, what: str) -> None:
+    """Feed a conversation of a new session and wait until the worker has applied it."""
+    psid = uuid.uuid4()
+    await feed.event(conversation_event(uuid.uuid4(), psid, "connected", T0))
+
+    async def applied() -> bool:
+        return psid in await db_sessions(env)
+
+    await eventually(applied, timeout=90, what=what, worker=worker)
 
 
 async def test_the_stage1_process_ends_when_the_worker_is_killed(
@@ -63,10 +70,7 @@ async def test_a_stage1_process_that_dies_is_started_again_and_records_still_flo
     worker = Worker(env, tmp_path / "worker.log", f"w-{uuid.uuid4().hex[:6]}").start()
     try:
         async with Feeder(env) as feed:
-            first = uuid.uuid4()
-            await feed.event(conversation_event(uuid.uuid4(), first, "connected", T0))
-            await eventually(lambda: _applied(env, first), timeout=90, what="first applied",
-                             worker=worker)
+            await _one_session_applied(env, feed, worker, "first applied")
             old = _sibling(worker)
             assert old is not None
             old.kill()
@@ -76,10 +80,7 @@ async def test_a_stage1_process_that_dies_is_started_again_and_records_still_flo
                 return new if new is not None and new.pid != old.pid else None
 
             await eventually(replaced, timeout=30, what="a new stage 1 process", worker=worker)
-            second = uuid.uuid4()
-            await feed.event(conversation_event(uuid.uuid4(), second, "connected", T0))
-            await eventually(lambda: _applied(env, second), timeout=90,
-                             what="applied after the restart", worker=worker)
+            await _one_session_applied(env, feed, worker, "applied after the restart")
         assert "stage 1 process ended; starting it again" in worker.log_path.read_text()
     finally:
         worker.stop()
@@ -91,10 +92,7 @@ async def test_sigterm_stops_the_worker_and_its_stage1_process_within_10_s(
     worker = Worker(env, tmp_path / "worker.log", f"w-{uuid.uuid4().hex[:6]}").start()
     try:
         async with Feeder(env) as feed:
-            psid = uuid.uuid4()
-            await feed.event(conversation_event(uuid.uuid4(), psid, "connected", T0))
-            await eventually(lambda: _applied(env, psid), timeout=90, what="applied",
-                             worker=worker)
+            await _one_session_applied(env, feed, worker, "applied")
         sibling = _sibling(worker)
         assert sibling is not None
         assert worker.proc is not None
