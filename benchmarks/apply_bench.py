@@ -119,6 +119,9 @@ async def _measure(sessions: int, seed: int, size: int) -> dict[str, float]:
     try:
         await migrate(bench_url)
         batches = _batches(sessions, seed, size)
+        from processor.worker.gc_settings import tune_gc
+
+        tune_gc()  # as the worker does once started (processor/worker/gc_settings.py)
         pool = await create_pool(bench_url, min_size=1, max_size=1, connection_class=_Counting)
         try:
             store = SessionStore(pool, consumer="bench", policy=LifecyclePolicy(),

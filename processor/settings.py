@@ -158,6 +158,14 @@ class Settings(BaseSettings):
         description="Per scan round and alert type (orphaned/unmapped conversation): at most "
         "this many per-conversation alerts, then one aggregate alert with the count.",
     )
+    group_session_timeout_s: float = Field(
+        default=10.0,
+        ge=6.0,
+        le=60.0,  # Faust refuses one above its request timeout (90 s)
+        description="Both consumer groups of the worker: a member silent this long (SIGKILLed, "
+        "frozen) loses its partitions to the others. Longer rides out longer pauses (the bench "
+        "SIGSTOPs its worker while it produces the backlog) at the cost of a later failover.",
+    )
     kafka_write_timeout_s: float = Field(
         default=30.0,
         description="Longest wait for Kafka to acknowledge one write before it is retried on a "

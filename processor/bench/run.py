@@ -7,6 +7,12 @@ and the naive baseline then drain exactly the same N records from the same offse
 thus measure "drain a backlog", none of them pays for the producer, and the ratios hold on a
 noisy 2-core machine where broker, database and worker share the CPUs.
 
+The pause must not look like a dead worker: paused past the group session timeout (10 s by
+default; producing N records takes 8-15 s here), both groups would rebalance on resume and the
+drain would measure the rejoin (issue 14: it halved the figure on a slow day). The bench's
+workers therefore run with ``_SESSION_TIMEOUT_S``; ``chatstate bench chaos`` keeps the default,
+as its SIGKILLs need the failover.
+
 The latency run produces at a fixed rate with the wall-clock send time inside each snapshot;
 ``snapshots.committed_at`` minus that is produce→commit latency."""
 
@@ -43,6 +49,9 @@ GOALS = {
     "vsRaw": 0.40,
     "workerPeakRssMb": 300,
 }
+
+
+_SESSION_TIMEOUT_S = 60.0  # longer than producing the backlog takes (the workers are paused)
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,8 @@ async def run_bench(
     try:
         if worker_available():
             worker = WorkerProcess(space, app_id, out_dir, name="worker",
-                                   stage1_process=cfg.stage1_process)
+                                   stage1_process=cfg.stage1_process,
+                                   session_timeout_s=_SESSION_TIMEOUT_S)
             report["chatstate"] = await _chatstate(run, worker, out_dir)
         else:
             say("`chatstate worker` is not available in this build: references only")
@@ -188,7 +198,8 @@ async def _chatstate(run: _Run, worker: WorkerProcess, out_dir: Path) -> dict[st
     worker.start()
     # Further workers join the same group (CHATSTATE_APP_ID): how throughput scales.
     others = [WorkerProcess(run.space, worker.app_id, out_dir, name=f"worker{i + 2}",
-                            stage1_process=cfg.stage1_process)
+                            stage1_process=cfg.stage1_process,
+                            session_timeout_s=_SESSION_TIMEOUT_S)
               for i in range(cfg.workers - 1)]
     for w in others:
         w.start()
