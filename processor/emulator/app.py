@@ -148,6 +148,9 @@ def create_app(org: Org, ws_base: str) -> Starlette:
         if ch is None or time.monotonic() >= ch.expires_at:
             await ws.close(code=4004)
             return
+        if time.monotonic() < org.faults.sockets_down_until:
+            await ws.close(code=1013)  # "try again later": the notification service is down
+            return
         await ws.accept()
         key = id(ws)
         done = asyncio.Event()
@@ -206,6 +209,8 @@ def create_app(org: Org, ws_base: str) -> Starlette:
                     "eventBody": {"message": "socket closing for maintenance"},
                 }
             )
+        if "sockets_down_s" in body:  # with drop_sockets: an outage, not just a blip
+            org.faults.sockets_down_until = time.monotonic() + float(body["sockets_down_s"])
         if body.get("drop_sockets"):
             out["dropped"] = await org.drop_sockets()
         return JSONResponse(out)

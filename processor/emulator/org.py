@@ -31,6 +31,7 @@ class Faults:
     retry_after_s: float = 1.0
     stall_s: float = 0.0  # every API request waits this long first
     stall_requests: int = 0  # ... for the next N requests
+    sockets_down_until: float = 0.0  # monotonic: websocket connections refused until then
 
 
 @dataclass
