@@ -78,15 +78,15 @@ class WritebackConsumer:
                     # retry cannot change that. One line, one alert.
                     log.warning("bridge.writeback_refused", conversation=str(req.conversation_id),
                                 status=exc.status)
-                    self.failed += 1
                     await self._alert(req, "Genesys refused to tell the agent the session's "
                                       f"context ({exc.status})", f"refused_{exc.status}")
+                    self.failed += 1  # counted once alerted: whoever sees it sees the alert
                     return
                 await self._retry_pause(req, attempt, exc)
             except GenesysError as exc:
                 await self._retry_pause(req, attempt, exc)
-        self.failed += 1
         await self._alert(req, "the agent could not be told the session's context", "failed")
+        self.failed += 1
 
     async def _retry_pause(self, req: WritebackRequest, attempt: int, exc: Exception) -> None:
         log.warning(
