@@ -166,6 +166,12 @@ class Settings(BaseSettings):
         "frozen) loses its partitions to the others. Longer rides out longer pauses (the bench "
         "SIGSTOPs its worker while it produces the backlog) at the cost of a later failover.",
     )
+
+    @property
+    def group_heartbeat_interval_s(self) -> float:
+        """Three heartbeats per session timeout (Kafka's advice), 3 s at the 10 s default."""
+        return min(3.0, self.group_session_timeout_s / 3)
+
     kafka_write_timeout_s: float = Field(
         default=30.0,
         description="Longest wait for Kafka to acknowledge one write before it is retried on a "

@@ -54,7 +54,7 @@ class WorkerProcess:
     scan_interval_s: float = 3600.0
     name: str = "worker"
     stage1_process: bool = True  # CHATSTATE_STAGE1_PROCESS
-    session_timeout_s: float = 10.0  # CHATSTATE_GROUP_SESSION_TIMEOUT_S
+    session_timeout_s: float | None = None  # CHATSTATE_GROUP_SESSION_TIMEOUT_S; None: its default
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     _state_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cs-worker-")))
@@ -74,8 +74,9 @@ class WorkerProcess:
             **self.space.security.environment(),
             "CHATSTATE_LOG_FORMAT": "json",
             "CHATSTATE_STAGE1_PROCESS": "true" if self.stage1_process else "false",
-            "CHATSTATE_GROUP_SESSION_TIMEOUT_S": str(self.session_timeout_s),
         })
+        if self.session_timeout_s is not None:
+            env["CHATSTATE_GROUP_SESSION_TIMEOUT_S"] = str(self.session_timeout_s)
         return env
 
     def start(self) -> None:

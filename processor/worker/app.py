@@ -23,7 +23,7 @@ from processor.logs import get_logger
 from processor.settings import Settings
 from processor.worker.failures import Stopping, server_away
 from processor.worker.runtime import Runtime
-from processor.worker.stage1 import Stage1, heartbeat_interval
+from processor.worker.stage1 import Stage1
 from processor.worker.stage1_process import Stage1Process
 from processor.worker.timers import run_scans
 
@@ -70,7 +70,7 @@ def create_app(settings: Settings, kafka_bootstrap: str, database_url: str) -> f
         # A SIGKILLed worker's partitions move after 10 s (the default of
         # CHATSTATE_GROUP_SESSION_TIMEOUT_S) instead of Faust's default 60 s.
         broker_session_timeout=settings.group_session_timeout_s,
-        broker_heartbeat_interval=heartbeat_interval(settings.group_session_timeout_s),
+        broker_heartbeat_interval=settings.group_heartbeat_interval_s,
         broker_commit_interval=1.0,
         # Internal records are batches (~batch_max / partitions updates each): a buffer sized in
         # input records held ~100 MB of them; 32 takes keep the agent fed (4 takes starved it).

@@ -36,7 +36,7 @@ from processor.worker.failures import Stopping
 from processor.worker.metrics import aiokafka_lag
 from processor.worker.runtime import Runtime
 
-__all__ = ["Stage1", "heartbeat_interval", "stage1_group"]
+__all__ = ["Stage1", "stage1_group"]
 
 log = get_logger("chatstate.worker")
 
@@ -49,11 +49,6 @@ _POLL_MS = 200
 
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"  # no deserializers: bytes as read
-
-
-def heartbeat_interval(session_timeout_s: float) -> float:
-    """Three heartbeats per session timeout (Kafka's advice), 3 s at the 10 s default."""
-    return min(3.0, session_timeout_s / 3)
 
 
 def stage1_group(app_id: str) -> str:
@@ -84,9 +79,7 @@ class Stage1(ConsumerRebalanceListener):  # type: ignore[misc]
             max_partition_fetch_bytes=_PARTITION_FETCH_BYTES,
             # As the Faust agents: a SIGKILLed worker's partitions move after 10 s by default.
             session_timeout_ms=int(self.rt.settings.group_session_timeout_s * 1000),
-            heartbeat_interval_ms=int(
-                heartbeat_interval(self.rt.settings.group_session_timeout_s) * 1000
-            ),
+            heartbeat_interval_ms=int(self.rt.settings.group_heartbeat_interval_s * 1000),
             **security,
         )
         consumer.subscribe(topics=list(self.logical_by_name), listener=self)

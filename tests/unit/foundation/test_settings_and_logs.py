@@ -147,13 +147,12 @@ def test_a_group_session_timeout_faust_would_refuse_stops_the_worker_at_start(
     built; the setting refuses it at start, naming the variable."""
     from pydantic import ValidationError
 
-    from processor.worker.stage1 import heartbeat_interval
-
     monkeypatch.setenv("CHATSTATE_GROUP_SESSION_TIMEOUT_S", "120")
     with pytest.raises(ValidationError) as caught:
         Settings()
     assert "group_session_timeout_s" in str(caught.value)
     monkeypatch.setenv("CHATSTATE_GROUP_SESSION_TIMEOUT_S", "60")
     assert Settings().group_session_timeout_s == 60
-    assert heartbeat_interval(60) == 3.0  # heartbeats stay frequent
-    assert heartbeat_interval(6) == 2.0  # three per session timeout at the shortest
+    assert Settings().group_heartbeat_interval_s == 3.0  # heartbeats stay frequent
+    monkeypatch.setenv("CHATSTATE_GROUP_SESSION_TIMEOUT_S", "6")
+    assert Settings().group_heartbeat_interval_s == 2.0  # three per timeout at the shortest
